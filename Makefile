@@ -1,0 +1,98 @@
+# salog build. `make` builds bin/salog.fcgi and bin/salog; `make run` and
+# `make test` first install any missing Debian package (scripts/deps.sh).
+CC       ?= cc
+PREFIX   ?= /usr/local
+PORT     ?= 8080
+SALOG_DATA ?= $(CURDIR)/var
+
+JSONC_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
+MSGPACK_LIBS := $(shell pkg-config --libs msgpack-c 2>/dev/null || pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(JSONC_CFLAGS) -pthread $(WARN)
+CFLAGS   ?= -O2 -g
+LIBS     := -lfcgi -ljson-c $(MSGPACK_LIBS) -ldb -lcrypto -lz -pthread
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+CODEC_SRC := $(sort $(wildcard codec/*.c))
+MODEL_SRC := $(sort $(wildcard model/*.c))
+FRONT_SRC := $(sort $(filter-out fcgi/main.c,$(wildcard fcgi/*.c)))
+ADMIN_SRC := $(sort $(wildcard admin/*.c))
+LIB_SRC   := $(CODEC_SRC) $(MODEL_SRC)
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+REL_OBJ   = $(patsubst %.c,build/rel/%.o,$(1))
+SAN_OBJ   = $(patsubst %.c,build/san/%.o,$(1))
+
+.PHONY: all deps run test unit unit-san integration fuzz-replay bench install clean
+all: bin/salog.fcgi bin/salog
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -MMD -MP -c $< -o $@
+
+bin/salog.fcgi: $(call REL_OBJ,fcgi/main.c $(FRONT_SRC) $(LIB_SRC))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+bin/salog: $(call REL_OBJ,$(ADMIN_SRC) $(LIB_SRC))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests: Criterion, built with AddressSanitizer + UBSan.
+build/unit_tests: $(call SAN_OBJ,$(UNIT_SRC) $(FRONT_SRC) $(LIB_SRC))
+	$(CC) $(SAN) -o $@ $^ $(LIBS) -lcriterion
+
+# Sanitizer build of the worker and admin command, used by the integration tests.
+build/salog.fcgi.san: $(call SAN_OBJ,fcgi/main.c $(FRONT_SRC) $(LIB_SRC))
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+build/salog.san: $(call SAN_OBJ,$(ADMIN_SRC) $(LIB_SRC))
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+# Fuzz targets replayed over their seed corpora by a standalone driver (gcc).
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/replay_driver.c $(call SAN_OBJ,$(LIB_SRC))
+	@mkdir -p build/fuzz
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_driver.c $(call SAN_OBJ,$(LIB_SRC)) $(LIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps all
+	@sh scripts/run.sh "$(PORT)" "$(SALOG_DATA)"
+
+unit: build/unit_tests
+	./build/unit_tests -j2
+
+fuzz-replay: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+	@set -e; for f in $^; do n=$${f#build/fuzz/}; echo "replay $$n"; $$f tests/fuzz/corpus/$$n; done
+
+integration: all build/salog.fcgi.san build/salog.san
+	@sh tests/integration/run.sh
+
+# make test: everything; Criterion's summary is printed last.
+test: deps all
+	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory unit
+
+bench: deps all
+	@sh tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/salog $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)/etc/salog
+	install -m 0755 bin/salog $(DESTDIR)$(PREFIX)/bin/salog
+	install -m 0755 bin/salog.fcgi $(DESTDIR)$(PREFIX)/lib/salog/salog.fcgi
+	install -m 0644 lighttpd/salog.conf $(DESTDIR)/etc/salog/lighttpd-salog.conf
+	install -m 0644 apache/salog-fcgid.conf $(DESTDIR)/etc/salog/apache-salog-fcgid.conf
+	install -m 0644 apache/salog-proxy-fcgi.conf $(DESTDIR)/etc/salog/apache-salog-proxy-fcgi.conf
+	install -m 0644 admin/salog.8 $(DESTDIR)$(PREFIX)/share/man/man8/salog.8
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,40 @@
+/* The Berkeley DB environment under the data directory, shared by every
+ * worker process and the admin command (API.md I.9).
+ *
+ * Every opener uses the same settings: DB_REGISTER | DB_RECOVER (recovery
+ * runs when a registered process died uncleanly), set_isalive +
+ * set_thread_count so that store_failchk can free what a dead process held.
+ * A DB_RUNRECOVERY or panic makes store_must_exit() true: the worker answers
+ * its current request with 500 and exits, and its launcher starts a fresh
+ * one, which recovers.
+ *
+ * Files are created 0660 under umask 007 (www-data shares them). */
+#ifndef SALOG_STORE_H
+#define SALOG_STORE_H
+
+#include <stdbool.h>
+
+#include "codec/error.h"
+
+typedef struct store store;
+
+/* Opens (creating when `create` is set) the environment and every database.
+ * *out is owned by the caller: store_close. */
+salog_status store_open(store **out, const char *data_dir, bool create, salog_err *err);
+void store_close(store *s);
+
+/* Frees locks and aborts transactions of dead processes. Returns
+ * SALOG_E_RUNRECOVERY when the environment must be reopened. */
+salog_status store_failchk(store *s);
+bool store_must_exit(const store *s);
+
+/* Path of the data directory (borrowed). */
+const char *store_data_dir(const store *s);
+
+/* Transactional checkpoint + removal of unneeded logs; called periodically. */
+void store_checkpoint(store *s);
+
+/* True when `data_dir` holds an initialised environment (marker file). */
+bool store_is_initialised(const char *data_dir);
+
+#endif
