@@ -1,0 +1,22 @@
+/* Background duties of the worker processes (API.md I.4): a lease record
+ * makes sure one worker at a time does each; another takes over when the
+ * holder dies or stops renewing. */
+#ifndef SALOG_DUTIES_H
+#define SALOG_DUTIES_H
+
+#include <stdint.h>
+
+#include "model/store.h"
+
+typedef struct duty_clock {
+    int64_t next_publish_us;
+} duty_clock;
+
+/* Called about every 200 ms from the duty thread; runs what is due. */
+void duties_tick(store *s, int publish_interval_s, duty_clock *clock, int64_t now_us);
+
+/* Seals a checkpoint for every config whose tree grew; returns the number
+ * sealed, or -1 on a storage error (reported on stderr). */
+int duties_publish_all(store *s);
+
+#endif

@@ -1,0 +1,4 @@
+#!/bin/sh
+# render.sh TEMPLATE OUT RUNDIR PORT BIN DATA PROCS — fills a server config template.
+set -e
+sed -e "s|@RUNDIR@|$3|g" -e "s|@PORT@|$4|g" -e "s|@BIN@|$5|g" -e "s|@DATA@|$6|g" -e "s|@PROCS@|$7|g" "$1" > "$2"
