@@ -6,7 +6,11 @@
  * set_thread_count so that store_failchk can free what a dead process held.
  * A DB_RUNRECOVERY or panic makes store_must_exit() true: the worker answers
  * its current request with 500 and exits, and its launcher starts a fresh
- * one, which recovers.
+ * one, which recovers. A thread that was blocked inside Berkeley DB on a
+ * mutex of the dead process never returns after the panic (measured by
+ * tests/crash/run.sh: about half of the must-exit cases), so a thread
+ * outside the library (the one calling store_failchk) has to end the
+ * process after a short grace period.
  *
  * Files are created 0660 under umask 007 (www-data shares them). */
 #ifndef SALOG_STORE_H
@@ -19,7 +23,8 @@
 typedef struct store store;
 
 /* Opens (creating when `create` is set) the environment and every database.
- * *out is owned by the caller: store_close. */
+ * *out is owned by the caller: store_close. DB_REGISTER allows one open
+ * store per process (a second store_open fails): share it between threads. */
 salog_status store_open(store **out, const char *data_dir, bool create, salog_err *err);
 void store_close(store *s);
 
@@ -36,5 +41,8 @@ void store_checkpoint(store *s);
 
 /* True when `data_dir` holds an initialised environment (marker file). */
 bool store_is_initialised(const char *data_dir);
+/* Writes that marker durably (temp file, fsync, rename, fsync of the
+ * directory); called by `salog init` once everything else is in place. */
+salog_status store_mark_initialised(store *s, salog_err *err);
 
 #endif

@@ -1,0 +1,434 @@
+/* The Berkeley DB environment and its databases (API.md I.9, PLATFORM.md
+ * §5). Every opener uses identical settings: set_isalive and
+ * set_thread_count before open (so failchk can clean up after a dead
+ * process), DB_REGISTER | DB_RECOVER and no DB_FAILCHK open flag (an opener
+ * with DB_FAILCHK hung after a process died inside the library; plain
+ * recovery took tens of ms). A panic reaches us through the event callback
+ * and only sets a flag: the worker finishes its reply and exits. */
+#include "model/store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec/codec.h"
+
+#define STORE_CACHE_BYTES   (32u * 1024u * 1024u)
+#define STORE_LOG_BUFFER    (1024u * 1024u)
+#define STORE_THREAD_COUNT  256u
+#define STORE_FILE_MODE     0660
+#define STORE_DIR_MODE      0770
+#define STORE_MARKER_NAME   "salog.initialised"
+
+void store_set_must_exit(store *s)
+{
+    if (s)
+        __atomic_store_n(&s->must_exit, 1, __ATOMIC_SEQ_CST);
+}
+
+bool store_must_exit(const store *s)
+{
+    return s && __atomic_load_n(&s->must_exit, __ATOMIC_SEQ_CST) != 0;
+}
+
+const char *store_data_dir(const store *s)
+{
+    return s->data_dir;
+}
+
+/* A process is alive if it exists, even under another uid (EPERM). */
+static int store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+    (void)env;
+    (void)tid;
+    (void)flags;
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+static void store_on_event(DB_ENV *env, u_int32_t event, void *info)
+{
+    (void)info;
+    store *s = env->app_private;
+    switch (event) {
+    case DB_EVENT_PANIC:
+    case DB_EVENT_REG_PANIC:
+#ifdef DB_EVENT_FAILCHK_PANIC
+    case DB_EVENT_FAILCHK_PANIC:
+#endif
+        store_set_must_exit(s);
+        break;
+    default:
+        break;
+    }
+}
+
+salog_status store_db_error(store *s, int ret, const char *what, salog_err *err)
+{
+    if (ret == DB_RUNRECOVERY || store_must_exit(s)) {
+        store_set_must_exit(s);
+        return salog_err_set(err, SALOG_E_RUNRECOVERY, NULL, NULL,
+                             "storage needs recovery (%s)", what);
+    }
+    return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "%s: %s", what, db_strerror(ret));
+}
+
+int store_txn_run(store *s, store_txn_fn fn, void *ctx)
+{
+    return store_txn_run_flags(s, fn, ctx, 0);
+}
+
+int store_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags)
+{
+    int ret = 0;
+    for (int attempt = 0; attempt <= STORE_DEADLOCK_RETRIES; attempt++) {
+        DB_TXN *txn = NULL;
+        ret = s->env->txn_begin(s->env, NULL, &txn, 0);
+        if (ret != 0)
+            return ret;
+        ret = fn(s, txn, ctx);
+        if (ret == 0)
+            ret = txn->commit(txn, commit_flags);
+        else
+            (void)txn->abort(txn);
+        if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
+            return ret;
+        /* Lost a deadlock: back off a little, growing, then try again. */
+        usleep((useconds_t)(1000u << (attempt < 6 ? attempt : 6)));
+    }
+    return ret;
+}
+
+int store_get_alloc(DB *db, DB_TXN *txn, const void *key, size_t key_len, void **val,
+                    size_t *val_len, u_int32_t flags)
+{
+    DBT k, v;
+    memset(&k, 0, sizeof k);
+    memset(&v, 0, sizeof v);
+    k.data = (void *)key;
+    k.size = (u_int32_t)key_len;
+    v.flags = DB_DBT_MALLOC;
+    *val = NULL;
+    *val_len = 0;
+    int ret = db->get(db, txn, &k, &v, flags);
+    if (ret == 0) {
+        *val = v.data;
+        *val_len = v.size;
+    }
+    return ret;
+}
+
+int store_put(DB *db, DB_TXN *txn, const void *key, size_t key_len, const void *val,
+              size_t val_len, u_int32_t flags)
+{
+    DBT k, v;
+    memset(&k, 0, sizeof k);
+    memset(&v, 0, sizeof v);
+    k.data = (void *)key;
+    k.size = (u_int32_t)key_len;
+    v.data = (void *)val;
+    v.size = (u_int32_t)val_len;
+    return db->put(db, txn, &k, &v, flags);
+}
+
+int store_del(DB *db, DB_TXN *txn, const void *key, size_t key_len)
+{
+    DBT k;
+    memset(&k, 0, sizeof k);
+    k.data = (void *)key;
+    k.size = (u_int32_t)key_len;
+    return db->del(db, txn, &k, 0);
+}
+
+int store_scan(DB *db, DB_TXN *txn, store_each_fn fn, void *ctx)
+{
+    DBC *cur = NULL;
+    DBT k, v;
+    memset(&k, 0, sizeof k);
+    memset(&v, 0, sizeof v);
+    k.flags = DB_DBT_REALLOC;
+    v.flags = DB_DBT_REALLOC;
+    /* Degree 2: page locks are released as the cursor moves on, so a scan
+     * of a large database does not exhaust the lock table. */
+    int ret = db->cursor(db, txn, &cur, DB_READ_COMMITTED);
+    if (ret != 0)
+        return ret;
+    while ((ret = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
+        ret = fn(k.data, k.size, v.data, v.size, ctx);
+        if (ret != 0)
+            break;
+    }
+    if (ret == DB_NOTFOUND)
+        ret = 0;
+    int cret = cur->close(cur);
+    if (ret == 0)
+        ret = cret;
+    free(k.data);
+    free(v.data);
+    return ret;
+}
+
+int store_get_json(DB *db, DB_TXN *txn, const char *key, sv_value **out, u_int32_t flags)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    *out = NULL;
+    int ret = store_get_alloc(db, txn, key, strlen(key), &buf, &len, flags);
+    if (ret != 0)
+        return ret;
+    salog_err err;
+    salog_err_init(&err);
+    if (codec_json_decode(out, buf, len, STORE_JSON_MAX_DEPTH, &err) != SALOG_OK)
+        ret = EINVAL;
+    else if (*out == NULL)
+        ret = ENOMEM;
+    free(buf);
+    return ret;
+}
+
+int store_put_json(DB *db, DB_TXN *txn, const char *key, const sv_value *v, u_int32_t flags)
+{
+    sbuf b = {0};
+    int ret;
+    if (codec_json_encode(&b, v) != 0 || b.oom) {
+        ret = ENOMEM;
+        goto out;
+    }
+    ret = store_put(db, txn, key, strlen(key), b.data, b.len, flags);
+out:
+    sbuf_free(&b);
+    return ret;
+}
+
+/* Opens one database inside its own auto-commit transaction. Concurrent
+ * first openers can deadlock on creating the file, so retry. */
+static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
+{
+    int ret = 0;
+    *out = NULL;
+    for (int attempt = 0; attempt <= STORE_DEADLOCK_RETRIES; attempt++) {
+        DB *db = NULL;
+        ret = db_create(&db, s->env, 0);
+        if (ret != 0)
+            return ret;
+        ret = db->open(db, NULL, file, NULL, type,
+                       DB_AUTO_COMMIT | DB_THREAD | DB_CREATE, STORE_FILE_MODE);
+        if (ret == 0) {
+            *out = db;
+            return 0;
+        }
+        (void)db->close(db, 0);
+        if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
+            return ret;
+        usleep(1000u << (attempt < 6 ? attempt : 6));
+    }
+    return ret;
+}
+
+static void store_close_db(DB **db)
+{
+    if (*db) {
+        (void)(*db)->close(*db, 0);
+        *db = NULL;
+    }
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    store_close_db(&s->tokens);
+    store_close_db(&s->token_digests);
+    store_close_db(&s->configs);
+    store_close_db(&s->meta);
+    store_close_db(&s->events);
+    store_close_db(&s->nodes);
+    store_close_db(&s->heads);
+    store_close_db(&s->roots);
+    store_close_db(&s->checkpoints);
+    store_close_db(&s->requests);
+    store_close_db(&s->leases);
+    if (s->env)
+        (void)s->env->close(s->env, 0);
+    free(s->data_dir);
+    free(s);
+}
+
+static salog_status store_open_env(store *s, salog_err *err)
+{
+    int ret = db_env_create(&s->env, 0);
+    if (ret != 0) {
+        s->env = NULL;
+        return store_db_error(s, ret, "db_env_create", err);
+    }
+    DB_ENV *env = s->env;
+    env->app_private = s;
+    env->set_errpfx(env, "salog/bdb");
+    /* Informational messages (failchk's "Freeing ...") default to stdout,
+     * which must never carry anything but replies. */
+    env->set_msgfile(env, stderr);
+    const char *what = "environment settings";
+    /* Thread table and liveness check must exist before open, identically
+     * in every process (PLATFORM.md §5.3 item 5). */
+    if ((ret = env->set_isalive(env, store_is_alive)) != 0 ||
+        (ret = env->set_thread_count(env, STORE_THREAD_COUNT)) != 0 ||
+        (ret = env->set_event_notify(env, store_on_event)) != 0 ||
+        (ret = env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1)) != 0 ||
+        (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+        (ret = env->set_lg_bsize(env, STORE_LOG_BUFFER)) != 0 ||
+        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
+        return store_db_error(s, ret, what, err);
+    u_int32_t flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+                      DB_THREAD | DB_REGISTER | DB_RECOVER;
+    ret = env->open(env, s->data_dir, flags, STORE_FILE_MODE);
+    if (ret != 0)
+        return store_db_error(s, ret, "opening the environment", err);
+    return SALOG_OK;
+}
+
+salog_status store_open(store **out, const char *data_dir, bool create, salog_err *err)
+{
+    salog_status st = SALOG_OK;
+    *out = NULL;
+    /* umask is per process: files made here must be group-writable for the
+     * other workers (www-data) whatever the launcher's umask was. */
+    mode_t old_mask = umask(007);
+    store *s = calloc(1, sizeof *s);
+    if (!s) {
+        st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
+        goto out;
+    }
+    s->data_dir = strdup(data_dir);
+    if (!s->data_dir) {
+        st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
+        goto out;
+    }
+    if (create && mkdir(data_dir, STORE_DIR_MODE) != 0 && errno != EEXIST) {
+        st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL,
+                           "cannot create the data directory: %s", strerror(errno));
+        goto out;
+    }
+    struct stat sb;
+    if (stat(data_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL,
+                           "the data directory is missing or not a directory");
+        goto out;
+    }
+    st = store_open_env(s, err);
+    if (st != SALOG_OK)
+        goto out;
+    int ret;
+    if ((ret = store_open_db(s, &s->tokens, "tokens.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->token_digests, "token_digests.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->configs, "configs.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->meta, "meta.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->events, "events.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->nodes, "nodes.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->heads, "heads.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->roots, "roots.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->checkpoints, "checkpoints.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->requests, "requests.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0) {
+        st = store_db_error(s, ret, "opening the databases", err);
+        goto out;
+    }
+    *out = s;
+    s = NULL;
+out:
+    umask(old_mask);
+    store_close(s);
+    return st;
+}
+
+salog_status store_failchk(store *s)
+{
+    int ret = s->env->failchk(s->env, 0);
+    /* EBUSY ("unable to destroy mutex") leaves the environment usable
+     * (PLATFORM.md §5.3 item 1). */
+    if (ret == DB_RUNRECOVERY) {
+        store_set_must_exit(s);
+        return SALOG_E_RUNRECOVERY;
+    }
+    if (store_must_exit(s))
+        return SALOG_E_RUNRECOVERY;
+    if (ret != 0 && ret != EBUSY)
+        return SALOG_E_INTERNAL;
+    return SALOG_OK;
+}
+
+void store_checkpoint(store *s)
+{
+    /* Logs before the checkpoint are removed by DB_LOG_AUTO_REMOVE. */
+    int ret = s->env->txn_checkpoint(s->env, 1024, 1, 0);
+    if (ret == DB_RUNRECOVERY)
+        store_set_must_exit(s);
+}
+
+static char *store_marker_path(const char *data_dir, const char *name)
+{
+    size_t n = strlen(data_dir) + 1 + strlen(name) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", data_dir, name);
+    return p;
+}
+
+bool store_is_initialised(const char *data_dir)
+{
+    char *path = store_marker_path(data_dir, STORE_MARKER_NAME);
+    if (!path)
+        return false;
+    struct stat sb;
+    bool ok = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    free(path);
+    return ok;
+}
+
+/* Durable write of the marker: temp file, fsync, rename, fsync the dir. */
+salog_status store_mark_initialised(store *s, salog_err *err)
+{
+    salog_status st = SALOG_OK;
+    char *path = store_marker_path(s->data_dir, STORE_MARKER_NAME);
+    char *tmp = store_marker_path(s->data_dir, "." STORE_MARKER_NAME ".tmp");
+    int fd = -1, dfd = -1;
+    mode_t old_mask = umask(007);
+    if (!path || !tmp) {
+        st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, STORE_FILE_MODE);
+    if (fd < 0)
+        goto fail;
+    static const char text[] = "salog data directory\n";
+    if (write(fd, text, sizeof text - 1) != (ssize_t)(sizeof text - 1) || fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    dfd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0)
+        goto fail;
+    goto out;
+fail:
+    st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL,
+                       "cannot write the initialisation marker: %s", strerror(errno));
+    if (tmp)
+        (void)unlink(tmp);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    umask(old_mask);
+    free(path);
+    free(tmp);
+    return st;
+}

@@ -1,0 +1,88 @@
+/* The store's insides, shared by the model sources only (the front never sees
+ * db.h). Later model modules (events, tree, checkpoints, async requests)
+ * add their DB handles to struct store and open them in store.c.
+ *
+ * Transactions: every write is one transaction run by store_txn_run, which
+ * retries deadlocks. Storage failures become salog errors through
+ * store_db_error, which also raises the must-exit flag on DB_RUNRECOVERY. */
+#ifndef SALOG_STORE_INTERNAL_H
+#define SALOG_STORE_INTERNAL_H
+
+#include <db.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "codec/error.h"
+#include "codec/value.h"
+#include "model/store.h"
+
+struct store {
+    DB_ENV *env;
+    DB *tokens;        /* token id -> record JSON */
+    DB *token_digests; /* 32-byte SHA-256 of the secret -> token id */
+    DB *configs;       /* config id -> config JSON */
+    DB *meta;          /* small key/value: "server_key", ... */
+    char *data_dir;
+    int must_exit;     /* set by the panic event callback; read with __atomic */
+    /* The tamper-evident log (auditlog.h describes the keys). */
+    DB *events;        /* id + be64 index -> canonical envelope JSON */
+    DB *nodes;         /* id + u8 level + be64 index -> 32-byte hash */
+    DB *heads;         /* id -> be64 size + be64 last received_at */
+    DB *roots;         /* id + 32-byte root -> be64 size */
+    DB *checkpoints;   /* id + be64 size -> checkpoint JSON */
+    DB *requests;      /* async request id -> stored reply JSON */
+    DB *leases;        /* duty name -> lease JSON */
+};
+
+/* How many times a transaction that lost a deadlock is tried again. */
+#define STORE_DEADLOCK_RETRIES 8
+
+/* Returned by a store_txn_fn to abort without a storage error: the
+ * function has recorded its own (logical) outcome in its context. */
+#define STORE_TXN_ROLLBACK (-20000)
+
+/* Work done inside one transaction. Returns 0 to commit, a Berkeley DB
+ * error (or STORE_TXN_ROLLBACK) to abort. It may be called again after a
+ * deadlock, so it must reset anything it collected in ctx on entry. */
+typedef int (*store_txn_fn)(store *s, DB_TXN *txn, void *ctx);
+
+/* Begins a transaction, runs fn, commits or aborts; retries
+ * DB_LOCK_DEADLOCK. Returns 0, STORE_TXN_ROLLBACK, or the DB error. */
+int store_txn_run(store *s, store_txn_fn fn, void *ctx);
+/* The same with DB_TXN->commit flags (e.g. DB_TXN_WRITE_NOSYNC). */
+int store_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags);
+
+/* Maps a Berkeley DB error to a salog error: DB_RUNRECOVERY (or any error
+ * after a panic) -> SALOG_E_RUNRECOVERY and must-exit; anything else ->
+ * SALOG_E_INTERNAL with `what` and db_strerror in the detail. */
+salog_status store_db_error(store *s, int ret, const char *what, salog_err *err);
+
+/* Marks the store unusable (the worker must exit). */
+void store_set_must_exit(store *s);
+
+/* DB->get into a malloc'd buffer: *val (caller frees) and *val_len.
+ * Returns 0, DB_NOTFOUND or a DB error. */
+int store_get_alloc(DB *db, DB_TXN *txn, const void *key, size_t key_len, void **val,
+                    size_t *val_len, u_int32_t flags);
+int store_put(DB *db, DB_TXN *txn, const void *key, size_t key_len, const void *val,
+              size_t val_len, u_int32_t flags);
+int store_del(DB *db, DB_TXN *txn, const void *key, size_t key_len);
+
+/* Calls fn for every record of db in key order, within txn (read-committed:
+ * each record is committed data, the whole is not a snapshot). fn returns 0
+ * to go on, anything else to stop (returned as is). Returns 0 at the end,
+ * fn's value, or a DB error. */
+typedef int (*store_each_fn)(const void *key, size_t key_len, const void *val, size_t val_len,
+                             void *ctx);
+int store_scan(DB *db, DB_TXN *txn, store_each_fn fn, void *ctx);
+
+/* Stored JSON documents (compact JSON via codec_json_encode, read back with
+ * codec_json_decode). store_get_json: 0 with *out set, DB_NOTFOUND, a DB
+ * error, or ENOMEM / EINVAL (undecodable record). */
+int store_get_json(DB *db, DB_TXN *txn, const char *key, sv_value **out, u_int32_t flags);
+int store_put_json(DB *db, DB_TXN *txn, const char *key, const sv_value *v, u_int32_t flags);
+
+/* Nesting limit for documents the store wrote itself. */
+#define STORE_JSON_MAX_DEPTH 64
+
+#endif

@@ -1,0 +1,136 @@
+/* The Berkeley DB environment: open/close/reopen, modes, the init marker,
+ * failchk and checkpoint on a healthy store. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/store.h"
+
+/* Per-test scratch directory (each Criterion test runs in its own process). */
+static char store_test_root[64];
+static char store_test_data[96];
+
+static int store_test_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void store_test_setup(void)
+{
+    snprintf(store_test_root, sizeof store_test_root, "/tmp/salog_store_XXXXXX");
+    cr_assert(mkdtemp(store_test_root) != NULL);
+    snprintf(store_test_data, sizeof store_test_data, "%s/data", store_test_root);
+}
+
+static void store_test_teardown(void)
+{
+    if (store_test_root[0])
+        nftw(store_test_root, store_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(store, .init = store_test_setup, .fini = store_test_teardown);
+
+Test(store, open_creates_directory_and_files)
+{
+    store *s = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(store_open(&s, store_test_data, true, &err), SALOG_OK, "%s",
+                 err.count ? err.items[0].detail : "");
+    cr_assert_not_null(s);
+    cr_assert_str_eq(store_data_dir(s), store_test_data);
+    cr_assert(!store_must_exit(s));
+
+    struct stat sb;
+    cr_assert_eq(stat(store_test_data, &sb), 0);
+    cr_assert(S_ISDIR(sb.st_mode));
+    cr_assert_eq(sb.st_mode & 0777, 0770, "dir mode %o", sb.st_mode & 0777);
+    const char *files[] = {"tokens.db", "token_digests.db", "configs.db", "meta.db"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s/%s", store_test_data, files[i]);
+        cr_assert_eq(stat(p, &sb), 0, "%s missing", files[i]);
+        cr_assert_eq(sb.st_mode & 0777, 0660, "%s mode %o", files[i], sb.st_mode & 0777);
+    }
+    store_close(s);
+}
+
+Test(store, open_without_create_needs_the_directory)
+{
+    store *s = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_neq(store_open(&s, store_test_data, false, &err), SALOG_OK);
+    cr_assert_null(s);
+    cr_assert_eq(err.status, SALOG_E_INTERNAL);
+}
+
+Test(store, reopen_after_close)
+{
+    for (int round = 0; round < 3; round++) {
+        store *s = NULL;
+        salog_err err;
+        salog_err_init(&err);
+        cr_assert_eq(store_open(&s, store_test_data, round == 0, &err), SALOG_OK, "round %d: %s",
+                     round, err.count ? err.items[0].detail : "");
+        cr_assert_eq(store_failchk(s), SALOG_OK);
+        store_checkpoint(s);
+        cr_assert(!store_must_exit(s));
+        store_close(s);
+    }
+}
+
+/* DB_REGISTER allows one environment handle per process (BDB1528): a
+ * second store_open in the same process fails and leaves the first one
+ * working. */
+Test(store, one_handle_per_process)
+{
+    store *a = NULL, *b = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(store_open(&a, store_test_data, true, &err), SALOG_OK);
+    salog_err_init(&err);
+    cr_assert_eq(store_open(&b, store_test_data, false, &err), SALOG_E_INTERNAL);
+    cr_assert_null(b);
+    cr_assert_eq(store_failchk(a), SALOG_OK);
+    cr_assert(!store_must_exit(a));
+    store_close(a);
+    salog_err_init(&err);
+    cr_assert_eq(store_open(&b, store_test_data, false, &err), SALOG_OK);
+    store_close(b);
+}
+
+Test(store, initialised_marker)
+{
+    store *s = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert(!store_is_initialised(store_test_data));
+    cr_assert_eq(store_open(&s, store_test_data, true, &err), SALOG_OK);
+    cr_assert(!store_is_initialised(store_test_data));
+    cr_assert_eq(store_mark_initialised(s, &err), SALOG_OK);
+    cr_assert(store_is_initialised(store_test_data));
+
+    char p[160];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/salog.initialised", store_test_data);
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0660);
+    snprintf(p, sizeof p, "%s/.salog.initialised.tmp", store_test_data);
+    cr_assert_neq(stat(p, &sb), 0, "temporary file left behind");
+    store_close(s);
+    cr_assert(store_is_initialised(store_test_data));
+}
+
+Test(store, missing_directory_is_not_initialised)
+{
+    cr_assert(!store_is_initialised("/nonexistent/salog"));
+}
