@@ -242,10 +242,23 @@ static int worker_run(worker *w)
     FCGX_ShutdownPending();
     for (int i = 0; i < started; i++)
         pthread_kill(w->threads[i], SIGUSR2);
+    /* After a Berkeley DB panic a thread can stay blocked inside the library
+     * for good (measured by tests/crash): joins are bounded, and a worker
+     * that cannot stop cleanly leaves at once; its launcher starts a fresh
+     * one, whose open recovers. In-flight requests get the grace period. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += atomic_load(&w->exit_code) == 3 ? 2 : 10;
+    bool clean = true;
     for (int i = 0; i < started; i++)
-        pthread_join(w->threads[i], NULL);
+        clean = pthread_timedjoin_np(w->threads[i], NULL, &deadline) == 0 && clean;
     if (duty)
-        pthread_join(w->duty_thread, NULL);
+        clean = pthread_timedjoin_np(w->duty_thread, NULL, &deadline) == 0 && clean;
+    if (!clean || atomic_load(&w->exit_code) == 3) {
+        fprintf(stderr, "salog.fcgi[%d]: leaving without closing the environment (%s)\n", (int)getpid(),
+                clean ? "recovery needed" : "threads blocked");
+        _exit(3);
+    }
     free(w->threads);
     store_close(w->app.store);
     return atomic_load(&w->exit_code);

@@ -85,10 +85,19 @@ describe(`frame via ${SERVER}`, () => {
     errorItem(await post("/v1beta/config/create", null, { raw: big }), 413, "ValidationError", "IsTooBig", "/");
   });
 
-  it("411 for a POST without Content-Length", async () => {
+  it("refuses a POST without Content-Length: 411, or the empty-body envelope where the server sets length 0", async () => {
     const u = new URL(URL_BASE);
-    const r = await rawHttp(`POST /v1beta/config/list HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer x\r\nConnection: close\r\n\r\n`);
-    assert.equal(r.http, 411, r.text.slice(0, 300));
+    const r = await rawHttp(`POST /v1beta/config/list HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${process.env.SALOG_ADMIN_TOKEN}\r\nConnection: close\r\n\r\n`);
+    if (SERVER === "apache") {
+      // Apache hands the worker CONTENT_LENGTH=0 for a POST without a length (as for G9).
+      assert.equal(r.http, 400, r.text.slice(0, 300));
+      const env = JSON.parse(r.body);
+      assert.equal(env.status, "ValidationError");
+      assert.equal(env.result.errors[0].code, "BadFormat");
+      assert.match(env.result.errors[0].detail, /empty body/);
+    } else {
+      assert.equal(r.http, 411, r.text.slice(0, 300));
+    }
   });
 
   it("a chunked body reaches salog with its length", async () => {

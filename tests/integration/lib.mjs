@@ -63,7 +63,7 @@ export function errorItem(r, http, status, code, source) {
   for (const e of env.result.errors) {
     assert.equal(typeof e.code, "string"); assert.equal(typeof e.detail, "string"); assert.equal(typeof e.source, "string");
   }
-  const hit = env.result.errors.find((e) => e.code === code && (source === undefined || e.source === source));
+  const hit = env.result.errors.find((e) => (code === undefined || e.code === code) && (source === undefined || e.source === source));
   assert.ok(hit, `no error ${code} at ${source} in ${JSON.stringify(env.result.errors)}`);
   return hit;
 }

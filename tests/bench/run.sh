@@ -1,0 +1,73 @@
+#!/bin/sh
+# make bench: wrk through lighttpd on 127.0.0.1, all figures in one run, each
+# printed with its ratio to the no-op floor measured in the same run (the
+# machines are shared and noisy: compare ratios, not absolute numbers).
+#   floor       POST /_salog/noop — same worker, same envelope, no storage
+#   /v1/log     one event per request, durable before Success, at 1, 4, 16 connections
+#   /v2/log     100-event batches, 16 connections (events/s = requests/s x 100)
+# Then the tree bench: root / membership / consistency cost at 1,000 and
+# 1,000,000 events (tests/bench/tree_bench.c, no HTTP).
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+DUR=${BENCH_SECONDS:-10}
+WORK=$(mktemp -d /tmp/salog-bench.XXXXXX)
+chmod 0755 "$WORK"
+cleanup() {
+    [ -f "$WORK/lighttpd.pid" ] && kill "$(cat "$WORK/lighttpd.pid")" 2>/dev/null || true
+    sleep 1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/www"
+"$TOP/bin/salog" --data "$WORK/data" init > "$WORK/init.out"
+ADMIN=$(tail -n 1 "$WORK/init.out")
+TOKEN=$("$TOP/bin/salog" --data "$WORK/data" token create --scope log,search --name bench | tail -n 1)
+sh "$TOP/scripts/render.sh" "$TOP/lighttpd/salog.conf.in" "$WORK/lighttpd.conf" "$WORK" "$PORT" \
+    "$TOP/bin/salog.fcgi" "$WORK/data" "${BENCH_PROCS:-2}"
+lighttpd -D -f "$WORK/lighttpd.conf" > "$WORK/stderr.log" 2>&1 &
+i=0; until curl -s -o /dev/null "http://127.0.0.1:$PORT/"; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done
+
+cat > "$WORK/noop.lua" <<LUA
+wrk.method = "POST"; wrk.body = "{}"; wrk.headers["Content-Type"] = "application/json"
+LUA
+cat > "$WORK/log.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"event":{"message":"user logged in","actor":"alice","action":"login","status":"success"}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+python3 - "$WORK/batch.lua" "$TOKEN" <<'PY'
+import json, sys
+body = json.dumps({"events": [{"event": {"message": "batch event %d" % i, "actor": "bob"}} for i in range(100)]})
+open(sys.argv[1], "w").write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n'
+                             'wrk.headers["Authorization"] = "Bearer %s"\n' % (json.dumps(body), sys.argv[2]))
+PY
+
+# run NAME SCRIPT PATH CONNECTIONS -> prints requests/s; every non-2xx counts as a failure
+run() {
+    timeout $((DUR + 20)) wrk -t2 -c"$4" -d"${DUR}s" -s "$2" "http://127.0.0.1:$PORT$3" > "$WORK/$1.out" 2>&1
+    if grep -q "Non-2xx" "$WORK/$1.out"; then echo "bench: $1 had non-2xx replies:" >&2; cat "$WORK/$1.out" >&2; exit 1; fi
+    awk '/Requests\/sec/ {print $2}' "$WORK/$1.out"
+}
+timeout 15 wrk -t2 -c16 -d3s -s "$WORK/noop.lua" "http://127.0.0.1:$PORT/_salog/noop" >/dev/null 2>&1 || true
+FLOOR=$(run floor "$WORK/noop.lua" /_salog/noop 16)
+L1=$(run log1 "$WORK/log.lua" /v1/log 1)
+L4=$(run log4 "$WORK/log.lua" /v1/log 4)
+L16=$(run log16 "$WORK/log.lua" /v1/log 16)
+B16=$(run batch16 "$WORK/batch.lua" /v2/log 16)
+FLOOR2=$(run floor2 "$WORK/noop.lua" /_salog/noop 16)
+
+python3 - "$FLOOR" "$FLOOR2" "$L1" "$L4" "$L16" "$B16" <<'PY'
+import sys
+floor, floor2, l1, l4, l16, b16 = map(float, sys.argv[1:])
+f = (floor + floor2) / 2
+print("bench: no-op floor %.0f req/s (before %.0f, after %.0f; the ratios use the mean)" % (f, floor, floor2))
+for name, v in (("/v1/log  1 conn ", l1), ("/v1/log  4 conns", l4), ("/v1/log 16 conns", l16)):
+    print("bench: %s %8.0f req/s = %8.0f events/s   ratio to floor %.3f" % (name, v, v, v / f))
+print("bench: /v2/log 16 conns %8.0f req/s = %8.0f events/s   ratio to floor %.3f (events/s over floor req/s)" % (b16, b16 * 100, b16 * 100 / f))
+print("bench: target /v1/log@16 >= 0.35 x floor: %s" % ("met" if l16 / f >= 0.35 else "NOT met"))
+print("bench: target /v2/log events/s >= 3 x floor: %s" % ("met" if b16 * 100 / f >= 3 else "NOT met"))
+PY
+"$TOP/bin/salog" --data "$WORK/data" verify | tail -n 2
+if [ -x "$TOP/build/tree_bench" ]; then "$TOP/build/tree_bench" "$WORK/tree"; fi
