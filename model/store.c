@@ -21,6 +21,9 @@
 #define STORE_CACHE_BYTES   (32u * 1024u * 1024u)
 #define STORE_LOG_BUFFER    (1024u * 1024u)
 #define STORE_THREAD_COUNT  256u
+/* A batch of 1000 events holds a few hundred page locks until it commits;
+ * leave room for several such batches on different configs at once. */
+#define STORE_MAX_LOCKS     20000u
 #define STORE_FILE_MODE     0660
 #define STORE_DIR_MODE      0770
 #define STORE_MARKER_NAME   "salog.initialised"
@@ -279,6 +282,8 @@ static salog_status store_open_env(store *s, salog_err *err)
         (ret = env->set_event_notify(env, store_on_event)) != 0 ||
         (ret = env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1)) != 0 ||
         (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+        (ret = env->set_lk_max_locks(env, STORE_MAX_LOCKS)) != 0 ||
+        (ret = env->set_lk_max_objects(env, STORE_MAX_LOCKS)) != 0 ||
         (ret = env->set_lg_bsize(env, STORE_LOG_BUFFER)) != 0 ||
         (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
         return store_db_error(s, ret, what, err);

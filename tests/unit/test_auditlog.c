@@ -1,0 +1,935 @@
+/* The tamper-evident log storage: appends (vectors, batches, concurrent
+ * threads and processes), roots and proofs against a naive reference,
+ * checkpoints, verify on clean and damaged logs, async results, leases. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/codec.h"
+#include "codec/timefmt.h"
+#include "model/auditlog.h"
+#include "model/configs.h"
+#include "model/server_key.h"
+#include "model/store_internal.h"
+
+static char al_test_root[64];
+static char al_test_data[96];
+static store *al_test_store;
+static char al_test_cfg[ID_LEN + 1];
+
+static int al_test_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void al_test_setup(void)
+{
+    salog_err err;
+    salog_err_init(&err);
+    snprintf(al_test_root, sizeof al_test_root, "/tmp/salog_auditlog_XXXXXX");
+    cr_assert(mkdtemp(al_test_root) != NULL);
+    snprintf(al_test_data, sizeof al_test_data, "%s/data", al_test_root);
+    cr_assert_eq(store_open(&al_test_store, al_test_data, true, &err), SALOG_OK);
+    cr_assert_eq(server_key_create(al_test_data, &err), SALOG_OK);
+    cr_assert_eq(id_generate("pci_", al_test_cfg), 0);
+}
+
+static void al_test_teardown(void)
+{
+    store_close(al_test_store);
+    al_test_store = NULL;
+    if (al_test_root[0])
+        nftw(al_test_root, al_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(auditlog, .init = al_test_setup, .fini = al_test_teardown, .timeout = 300);
+
+static const char *al_test_vectors_dir(void)
+{
+    const char *d = getenv("SALOG_VECTORS_DIR");
+    return d && *d ? d : "../shared/vectors";
+}
+
+static sv_value *al_test_from_json(json_object *o)
+{
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    sv_value *v = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(codec_json_decode(&v, text, strlen(text), 64, &err), SALOG_OK);
+    return v;
+}
+
+static sv_value *al_test_event(const char *msg)
+{
+    sv_value *e = sv_object();
+    cr_assert_not_null(e);
+    cr_assert_eq(sv_object_set_str(e, "message", msg), 0);
+    return e;
+}
+
+/* Naive RFC 6962 root over raw leaves (the reference). */
+static void al_test_naive_root(const uint8_t (*leaves)[32], uint64_t n, uint8_t out[32])
+{
+    if (n == 1) {
+        memcpy(out, leaves[0], 32);
+        return;
+    }
+    uint64_t k = 1;
+    while (k * 2 < n)
+        k *= 2;
+    uint8_t l[32], r[32];
+    al_test_naive_root(leaves, k, l);
+    al_test_naive_root(leaves + k, n - k, r);
+    merkle_hash_children(l, r, out);
+}
+
+static void al_test_unhex(const char *hex, uint8_t out[32])
+{
+    cr_assert_eq(merkle_unhex(hex, out), 0, "bad hex %s", hex);
+}
+
+/* The hash of an envelope = SHA-256 of its canonical JSON. */
+static void al_test_hash_of(const sv_value *env, char hex[65])
+{
+    cr_assert_eq(codec_canonical_sha256_hex(env, hex), 0);
+}
+
+static void al_test_append_one(const char *cfg, const char *msg, log_append_result *r)
+{
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *ev = al_test_event(msg);
+    log_item it = {.event = ev};
+    cr_assert_eq(auditlog_append(al_test_store, cfg, &it, 1, r, &err), SALOG_OK, "%s",
+                 err.count ? err.items[0].detail : "");
+    sv_free(ev);
+}
+
+/* Every stored event from 0 to n-1: hash = SHA-256(canonical), leaf index
+ * order = received_at order; fills leaves. */
+static void al_test_check_stored(const char *cfg, uint64_t n, uint8_t (*leaves)[32])
+{
+    char prev_at[TIME_RFC3339_LEN + 1] = "";
+    salog_err err;
+    salog_err_init(&err);
+    for (uint64_t i = 0; i < n; i++) {
+        sv_value *env = NULL;
+        char hash[65], again[65];
+        cr_assert_eq(auditlog_get_event(al_test_store, cfg, i, &env, hash, &err), SALOG_OK);
+        al_test_hash_of(env, again);
+        cr_assert_str_eq(hash, again, "event %llu", (unsigned long long)i);
+        const char *at = sv_object_get_str(env, "received_at");
+        cr_assert_not_null(at);
+        cr_assert_eq(strlen(at), TIME_RFC3339_LEN);
+        cr_assert_eq(at[26], 'Z');
+        cr_assert(strcmp(prev_at, at) <= 0, "received_at decreased at %llu", (unsigned long long)i);
+        snprintf(prev_at, sizeof prev_at, "%s", at);
+        if (leaves)
+            al_test_unhex(hash, leaves[i]);
+        sv_free(env);
+    }
+}
+
+Test(auditlog, vectors_roots_and_proofs)
+{
+    char path[512];
+    salog_err err;
+    salog_err_init(&err);
+    snprintf(path, sizeof path, "%s/envelopes.json", al_test_vectors_dir());
+    json_object *root = json_object_from_file(path);
+    cr_assert_not_null(root, "cannot read %s", path);
+    json_object *events = json_object_object_get(root, "events");
+    size_t n = json_object_array_length(events);
+    cr_assert_eq(n, 40);
+    uint8_t leaves[40][32];
+    uint8_t roots[41][32];
+    uint64_t size = 0;
+    /* Batches of 1, 2, 3, ... events. */
+    for (size_t start = 0, batch = 1; start < n; start += batch, batch++) {
+        if (start + batch > n)
+            batch = n - start;
+        log_item items[16];
+        sv_value *evs[16];
+        for (size_t j = 0; j < batch; j++) {
+            json_object *e = json_object_array_get_idx(events, start + j);
+            json_object *env = json_object_object_get(e, "envelope"), *x;
+            evs[j] = al_test_from_json(json_object_object_get(env, "event"));
+            items[j] = (log_item){.event = evs[j]};
+            if (json_object_object_get_ex(env, "signature", &x))
+                items[j].signature = json_object_get_string(x);
+            if (json_object_object_get_ex(env, "public_key", &x))
+                items[j].public_key = json_object_get_string(x);
+        }
+        log_append_result r;
+        cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, batch, &r, &err), SALOG_OK);
+        cr_assert_eq(r.count, batch);
+        cr_assert_eq(r.tree_size, start + batch);
+        for (size_t j = 0; j < batch; j++) {
+            json_object *e = json_object_array_get_idx(events, start + j);
+            json_object *venv = json_object_object_get(e, "envelope");
+            char hex[65];
+            cr_assert_eq(r.items[j].leaf_index, start + j);
+            al_test_hash_of(r.items[j].envelope, hex);
+            cr_assert_str_eq(r.items[j].hash, hex);
+            cr_assert(sv_equal(sv_object_get(r.items[j].envelope, "event"), evs[j]));
+            /* With the vector's received_at, the envelope hashes to the vector's hash:
+             * no member added or lost. */
+            cr_assert_eq(sv_object_set_str(r.items[j].envelope, "received_at",
+                                           json_object_get_string(json_object_object_get(venv, "received_at"))),
+                         0);
+            al_test_hash_of(r.items[j].envelope, hex);
+            cr_assert_str_eq(hex, json_object_get_string(json_object_object_get(e, "hash")));
+            al_test_unhex(r.items[j].hash, leaves[start + j]);
+            sv_free(evs[j]);
+        }
+        size = r.tree_size;
+        al_test_naive_root(leaves, size, roots[size]);
+        cr_assert_eq(memcmp(r.root, roots[size], 32), 0);
+        uint64_t found = 0;
+        cr_assert_eq(auditlog_find_root(al_test_store, al_test_cfg, r.root, &found, &err), SALOG_OK);
+        cr_assert_eq(found, size);
+        auditlog_append_result_clear(&r);
+    }
+    json_object_put(root);
+    al_test_check_stored(al_test_cfg, 40, NULL);
+    for (uint64_t k = 1; k <= 40; k++) {
+        uint8_t r[32];
+        al_test_naive_root(leaves, k, roots[k]);
+        cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, k, r, &err), SALOG_OK);
+        cr_assert_eq(memcmp(r, roots[k], 32), 0, "root %llu", (unsigned long long)k);
+        for (uint64_t i = 0; i < k; i++) {
+            char *proof = NULL;
+            cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, i, k, &proof, &err), SALOG_OK);
+            cr_assert_eq(merkle_verify_membership_text(leaves[i], proof, roots[k]), 1, "%llu in %llu",
+                         (unsigned long long)i, (unsigned long long)k);
+            if (k == 1)
+                cr_assert_str_eq(proof, "");
+            free(proof);
+        }
+    }
+    for (uint64_t m = 1; m < 40; m++) {
+        for (uint64_t k = m + 1; k <= 40; k++) {
+            sv_value *p = NULL;
+            cr_assert_eq(auditlog_consistency_proof(al_test_store, al_test_cfg, m, k, &p, &err), SALOG_OK);
+            const char *items[64];
+            cr_assert(p->u.arr.count <= 64);
+            for (size_t j = 0; j < p->u.arr.count; j++)
+                items[j] = p->u.arr.items[j]->u.s.ptr;
+            cr_assert_eq(merkle_verify_consistency_text(items, p->u.arr.count, roots[m], roots[k]), 1);
+            sv_free(p);
+        }
+    }
+    /* A root unknown to the tree. */
+    uint8_t junk[32] = {1, 2, 3};
+    uint64_t found = 99;
+    cr_assert_eq(auditlog_find_root(al_test_store, al_test_cfg, junk, &found, &err), SALOG_OK);
+    cr_assert_eq(found, 0);
+}
+
+Test(auditlog, sizes_out_of_range)
+{
+    salog_err err;
+    uint8_t r[32];
+    char *proof = NULL;
+    sv_value *p = NULL, *env = NULL;
+    char hash[65];
+    uint64_t size = 7;
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_size(al_test_store, al_test_cfg, &size, &err), SALOG_OK);
+    cr_assert_eq(size, 0);
+    cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, 1, r, &err), SALOG_E_VALIDATION);
+    cr_assert_str_eq(err.items[0].code, "NotWithinRange");
+    cr_assert_str_eq(err.items[0].source, "/tree_size");
+    for (int i = 0; i < 3; i++) {
+        log_append_result res;
+        al_test_append_one(al_test_cfg, "x", &res);
+        auditlog_append_result_clear(&res);
+    }
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, 4, r, &err), SALOG_E_VALIDATION);
+    cr_assert_str_eq(err.items[0].code, "NotWithinRange");
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, 0, r, &err), SALOG_E_VALIDATION);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, 0, 4, &proof, &err), SALOG_E_VALIDATION);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, 3, 3, &proof, &err), SALOG_E_VALIDATION);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_consistency_proof(al_test_store, al_test_cfg, 2, 4, &p, &err), SALOG_E_VALIDATION);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_consistency_proof(al_test_store, al_test_cfg, 3, 3, &p, &err), SALOG_E_VALIDATION);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_get_event(al_test_store, al_test_cfg, 3, &env, hash, &err), SALOG_E_NOT_FOUND);
+    salog_err_init(&err);
+    log_append_result res;
+    cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, NULL, 0, &res, &err), SALOG_E_VALIDATION);
+    /* Another config is a separate tree. */
+    char other[ID_LEN + 1];
+    cr_assert_eq(id_generate("pci_", other), 0);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_size(al_test_store, other, &size, &err), SALOG_OK);
+    cr_assert_eq(size, 0);
+}
+
+Test(auditlog, envelope_optional_members)
+{
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *ev = al_test_event("m");
+    sv_value *bad = sv_array();
+    sv_value *item = sv_object();
+    cr_assert_eq(sv_object_set_str(item, "code", "X"), 0);
+    cr_assert_eq(sv_array_push(bad, item), 0);
+    log_item items[2] = {{.event = ev}, {.event = ev, .signature = "c2ln", .public_key = "{\"k\":1}", .malformed = bad}};
+    log_append_result r;
+    cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, 2, &r, &err), SALOG_OK);
+    cr_assert_null(sv_object_get(r.items[0].envelope, "signature"));
+    cr_assert_null(sv_object_get(r.items[0].envelope, "public_key"));
+    cr_assert_null(sv_object_get(r.items[0].envelope, "err"));
+    cr_assert_eq(r.items[0].envelope->u.obj.count, 2);
+    cr_assert_str_eq(sv_object_get_str(r.items[1].envelope, "signature"), "c2ln");
+    cr_assert_str_eq(sv_object_get_str(r.items[1].envelope, "public_key"), "{\"k\":1}");
+    cr_assert(sv_equal(sv_object_get(r.items[1].envelope, "err"), bad));
+    for (int i = 0; i < 2; i++) {
+        sv_value *stored = NULL;
+        char hash[65];
+        cr_assert_eq(auditlog_get_event(al_test_store, al_test_cfg, (uint64_t)i, &stored, hash, &err), SALOG_OK);
+        cr_assert(sv_equal(stored, r.items[i].envelope));
+        cr_assert_str_eq(hash, r.items[i].hash);
+        sv_free(stored);
+    }
+    auditlog_append_result_clear(&r);
+    /* An event with a float has no canonical form. */
+    sv_value *fl = sv_object();
+    cr_assert_eq(sv_object_set(fl, "n", sv_float(1.5)), 0);
+    log_item f = {.event = fl};
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, &f, 1, &r, &err), SALOG_E_VALIDATION);
+    uint64_t size = 0;
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_size(al_test_store, al_test_cfg, &size, &err), SALOG_OK);
+    cr_assert_eq(size, 2);
+    sv_free(fl);
+    sv_free(ev);
+    sv_free(bad);
+}
+
+static double al_test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Test(auditlog, batch_of_1000)
+{
+    salog_err err;
+    salog_err_init(&err);
+    enum { N = 1000 };
+    sv_value **evs = calloc(N, sizeof *evs);
+    log_item *items = calloc(N, sizeof *items);
+    uint8_t(*leaves)[32] = calloc(N + 1, 32);
+    for (int i = 0; i < N; i++) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "batch event %d with some padding text to be realistic", i);
+        evs[i] = al_test_event(msg);
+        items[i].event = evs[i];
+    }
+    log_append_result first;
+    al_test_append_one(al_test_cfg, "first", &first);
+    al_test_unhex(first.items[0].hash, leaves[0]);
+    auditlog_append_result_clear(&first);
+    log_append_result r;
+    double t0 = al_test_now();
+    cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, N, &r, &err), SALOG_OK, "%s",
+                 err.count ? err.items[0].detail : "");
+    double t1 = al_test_now();
+    cr_log_info("batch of %d: %.1f ms", N, (t1 - t0) * 1e3);
+    cr_assert_eq(r.tree_size, N + 1);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(r.items[i].leaf_index, (uint64_t)i + 1);
+        al_test_unhex(r.items[i].hash, leaves[i + 1]);
+    }
+    uint8_t naive[32];
+    al_test_naive_root(leaves, N + 1, naive);
+    cr_assert_eq(memcmp(naive, r.root, 32), 0);
+    al_test_check_stored(al_test_cfg, N + 1, NULL);
+    auditlog_append_result_clear(&r);
+    uint64_t problems = 9;
+    cr_assert_eq(auditlog_verify(al_test_store, al_test_cfg, stderr, &problems, &err), SALOG_OK);
+    cr_assert_eq(problems, 0);
+    for (int i = 0; i < N; i++)
+        sv_free(evs[i]);
+    free(evs);
+    free(items);
+    free(leaves);
+}
+
+/* ---- concurrency ---- */
+
+typedef struct al_thread_arg {
+    const char *cfg;
+    int count;
+    int batch;
+    uint64_t *indexes; /* count * batch */
+    int failed;
+} al_thread_arg;
+
+static void *al_test_thread(void *p)
+{
+    al_thread_arg *a = p;
+    salog_err err;
+    log_item *items = calloc((size_t)a->batch, sizeof *items);
+    sv_value *ev = al_test_event("concurrent");
+    for (int b = 0; b < a->batch; b++)
+        items[b].event = ev;
+    for (int i = 0; i < a->count; i++) {
+        log_append_result r;
+        salog_err_init(&err);
+        if (auditlog_append(al_test_store, a->cfg, items, (size_t)a->batch, &r, &err) != SALOG_OK) {
+            a->failed = 1;
+            fprintf(stderr, "append failed: %s\n", err.count ? err.items[0].detail : "?");
+            break;
+        }
+        for (int b = 0; b < a->batch; b++)
+            a->indexes[i * a->batch + b] = r.items[b].leaf_index;
+        auditlog_append_result_clear(&r);
+    }
+    sv_free(ev);
+    free(items);
+    return NULL;
+}
+
+/* Every index 0..total-1 returned exactly once, the tree of that size. */
+static void al_test_check_unique(const char *cfg, uint64_t *all, uint64_t total)
+{
+    salog_err err;
+    salog_err_init(&err);
+    uint8_t *seen = calloc(total, 1);
+    for (uint64_t i = 0; i < total; i++) {
+        cr_assert(all[i] < total, "index %llu out of range", (unsigned long long)all[i]);
+        cr_assert_eq(seen[all[i]], 0, "index %llu returned twice", (unsigned long long)all[i]);
+        seen[all[i]] = 1;
+    }
+    free(seen);
+    uint64_t size = 0;
+    cr_assert_eq(auditlog_size(al_test_store, cfg, &size, &err), SALOG_OK);
+    cr_assert_eq(size, total);
+    uint8_t(*leaves)[32] = calloc(total, 32);
+    al_test_check_stored(cfg, total, leaves);
+    uint8_t naive[32], stored[32];
+    al_test_naive_root(leaves, total, naive);
+    cr_assert_eq(auditlog_root(al_test_store, cfg, total, stored, &err), SALOG_OK);
+    cr_assert_eq(memcmp(naive, stored, 32), 0);
+    free(leaves);
+    uint64_t problems = 9;
+    cr_assert_eq(auditlog_verify(al_test_store, cfg, stderr, &problems, &err), SALOG_OK);
+    cr_assert_eq(problems, 0);
+}
+
+static void al_test_run_threads(int threads, int count, int batch, const char *label)
+{
+    pthread_t th[8];
+    al_thread_arg args[8];
+    uint64_t total = (uint64_t)threads * (uint64_t)count * (uint64_t)batch;
+    uint64_t *all = calloc(total, sizeof *all);
+    double t0 = al_test_now();
+    for (int t = 0; t < threads; t++) {
+        args[t] = (al_thread_arg){.cfg = al_test_cfg, .count = count, .batch = batch,
+                                  .indexes = all + (uint64_t)t * (uint64_t)count * (uint64_t)batch};
+        cr_assert_eq(pthread_create(&th[t], NULL, al_test_thread, &args[t]), 0);
+    }
+    for (int t = 0; t < threads; t++) {
+        pthread_join(th[t], NULL);
+        cr_assert_eq(args[t].failed, 0);
+    }
+    double dt = al_test_now() - t0;
+    cr_log_info("%s: %llu events in %.3f s = %.0f events/s, %.0f appends/s", label, (unsigned long long)total, dt,
+                (double)total / dt, (double)(threads * count) / dt);
+    fprintf(stderr, "%s: %llu events in %.3f s = %.0f events/s, %.0f appends/s\n", label,
+            (unsigned long long)total, dt, (double)total / dt, (double)(threads * count) / dt);
+    al_test_check_unique(al_test_cfg, all, total);
+    free(all);
+}
+
+Test(auditlog, single_thread_appends)
+{
+    al_test_run_threads(1, 1000, 1, "1 thread x 1000 single appends");
+}
+
+Test(auditlog, four_threads_single_appends)
+{
+    al_test_run_threads(4, 1000, 1, "4 threads x 1000 single appends");
+}
+
+Test(auditlog, four_threads_batches_of_1000)
+{
+    al_test_run_threads(4, 2, 1000, "4 threads x 2 batches of 1000");
+}
+
+Test(auditlog, two_processes_append)
+{
+    enum { PER_CHILD = 300, CHILDREN = 2 };
+    char files[CHILDREN][160];
+    pid_t pids[CHILDREN];
+    /* Each process opens its own environment handle. */
+    store_close(al_test_store);
+    al_test_store = NULL;
+    for (int c = 0; c < CHILDREN; c++) {
+        snprintf(files[c], sizeof files[c], "%s/child%d.txt", al_test_root, c);
+        pid_t pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+            store *s = NULL;
+            salog_err err;
+            salog_err_init(&err);
+            FILE *f = fopen(files[c], "w");
+            if (!f || store_open(&s, al_test_data, false, &err) != SALOG_OK)
+                _exit(2);
+            sv_value *ev = sv_object();
+            sv_object_set_str(ev, "message", "from a process");
+            log_item it = {.event = ev};
+            for (int i = 0; i < PER_CHILD; i++) {
+                log_append_result r;
+                if (auditlog_append(s, al_test_cfg, &it, 1, &r, &err) != SALOG_OK)
+                    _exit(3);
+                fprintf(f, "%llu %s\n", (unsigned long long)r.items[0].leaf_index, r.items[0].hash);
+                auditlog_append_result_clear(&r);
+            }
+            sv_free(ev);
+            fclose(f);
+            store_close(s);
+            _exit(0);
+        }
+        pids[c] = pid;
+    }
+    for (int c = 0; c < CHILDREN; c++) {
+        int status = 0;
+        cr_assert_eq(waitpid(pids[c], &status, 0), pids[c]);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d status %d", c, status);
+    }
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(store_open(&al_test_store, al_test_data, false, &err), SALOG_OK);
+    uint64_t all[CHILDREN * PER_CHILD];
+    size_t n = 0;
+    for (int c = 0; c < CHILDREN; c++) {
+        FILE *f = fopen(files[c], "r");
+        cr_assert_not_null(f);
+        unsigned long long idx;
+        char hash[65];
+        while (fscanf(f, "%llu %64s", &idx, hash) == 2) {
+            sv_value *env = NULL;
+            char stored[65];
+            cr_assert(n < CHILDREN * PER_CHILD);
+            all[n++] = idx;
+            cr_assert_eq(auditlog_get_event(al_test_store, al_test_cfg, idx, &env, stored, &err), SALOG_OK);
+            cr_assert_str_eq(stored, hash);
+            sv_free(env);
+        }
+        fclose(f);
+    }
+    cr_assert_eq(n, CHILDREN * PER_CHILD);
+    al_test_check_unique(al_test_cfg, all, n);
+}
+
+/* ---- checkpoints ---- */
+
+static void al_test_check_signature(const sv_value *doc)
+{
+    salog_err err;
+    salog_err_init(&err);
+    char *pem = NULL;
+    cr_assert_eq(server_key_public_pem(al_test_data, &pem, &err), SALOG_OK);
+    /* public_key: the JSON string {"algorithm":"ED25519","key":PEM}. */
+    sv_value *pk = NULL;
+    const char *pk_text = sv_object_get_str(doc, "public_key");
+    cr_assert_not_null(pk_text);
+    cr_assert_eq(codec_json_decode(&pk, pk_text, strlen(pk_text), 8, &err), SALOG_OK);
+    cr_assert_str_eq(sv_object_get_str(pk, "algorithm"), "ED25519");
+    cr_assert_str_eq(sv_object_get_str(pk, "key"), pem);
+    cr_assert_eq(strncmp(pk_text, "{\"algorithm\":\"ED25519\",\"key\":\"-----BEGIN PUBLIC KEY-----\\n", 58), 0);
+    sv_free(pk);
+    /* The signed bytes. */
+    sv_value *part = sv_object();
+    const sv_value *size = sv_object_get(doc, "size");
+    cr_assert(sv_is(size, SV_INT));
+    sv_object_set_str(part, "published_at", sv_object_get_str(doc, "published_at"));
+    sv_object_set_str(part, "root_hash", sv_object_get_str(doc, "root_hash"));
+    sv_object_set_int(part, "size", size->u.i);
+    sv_object_set_str(part, "tree_name", sv_object_get_str(doc, "tree_name"));
+    sbuf b = {0};
+    cr_assert_eq(codec_canonical_json(&b, part), 0);
+    const char *sig_b64 = sv_object_get_str(doc, "signature");
+    cr_assert_not_null(sig_b64);
+    cr_assert_eq(strlen(sig_b64), 88);
+    unsigned char sig[66];
+    cr_assert_eq(EVP_DecodeBlock(sig, (const unsigned char *)sig_b64, 88), 66);
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    cr_assert_not_null(key);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    cr_assert_eq(EVP_DigestVerifyInit(md, NULL, NULL, NULL, key), 1);
+    cr_assert_eq(EVP_DigestVerify(md, sig, 64, (const unsigned char *)b.data, b.len), 1);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    sbuf_free(&b);
+    sv_free(part);
+    free(pem);
+}
+
+static void al_test_append_n(const char *cfg, int n)
+{
+    for (int i = 0; i < n; i++) {
+        log_append_result r;
+        al_test_append_one(cfg, "cp", &r);
+        auditlog_append_result_clear(&r);
+    }
+}
+
+Test(auditlog, publish_and_checkpoints)
+{
+    salog_err err;
+    sv_value *doc = NULL;
+    uint64_t sealed = 99;
+    salog_err_init(&err);
+    /* Nothing logged: nothing sealed, no checkpoint. */
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_eq(sealed, 0);
+    cr_assert_eq(auditlog_latest_checkpoint(al_test_store, al_test_cfg, &doc, &err), SALOG_E_TREE_NOT_FOUND);
+    /* A neighbouring config with checkpoints must not leak into this one. */
+    char lo[ID_LEN + 1], hi[ID_LEN + 1];
+    memcpy(lo, al_test_cfg, sizeof lo);
+    memcpy(hi, al_test_cfg, sizeof hi);
+    lo[ID_LEN - 1] = lo[ID_LEN - 1] == 'a' ? 'b' : 'a';
+    hi[ID_LEN - 1] = hi[ID_LEN - 1] == 'z' ? 'y' : 'z';
+    for (int k = 0; k < 2; k++) {
+        const char *other = k ? hi : lo;
+        al_test_append_n(other, 2);
+        salog_err_init(&err);
+        cr_assert_eq(auditlog_publish(al_test_store, other, &sealed, &err), SALOG_OK);
+        cr_assert_eq(sealed, 2);
+    }
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_latest_checkpoint(al_test_store, al_test_cfg, &doc, &err), SALOG_E_TREE_NOT_FOUND);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_checkpoint_covering(al_test_store, al_test_cfg, 1, &doc, &err), SALOG_E_TREE_NOT_FOUND);
+    cr_assert_str_eq(err.items[0].code, "TreeNotFound");
+
+    al_test_append_n(al_test_cfg, 5);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_eq(sealed, 5);
+    cr_assert_eq(auditlog_latest_checkpoint(al_test_store, al_test_cfg, &doc, &err), SALOG_OK);
+    char name[65], hex[65];
+    uint8_t root5[32], root12[32];
+    auditlog_tree_name(al_test_cfg, name);
+    cr_assert_str_eq(sv_object_get_str(doc, "tree_name"), name);
+    cr_assert_eq(sv_object_get(doc, "size")->u.i, 5);
+    cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, 5, root5, &err), SALOG_OK);
+    merkle_hex(root5, hex);
+    cr_assert_str_eq(sv_object_get_str(doc, "root_hash"), hex);
+    const char *at = sv_object_get_str(doc, "published_at");
+    int64_t us;
+    cr_assert_eq(strlen(at), TIME_RFC3339_LEN);
+    cr_assert_eq(time_parse_rfc3339(at, &us), 0);
+    cr_assert_null(sv_object_get(doc, "consistency_proof"));
+    cr_assert_eq(doc->u.obj.count, 6);
+    al_test_check_signature(doc);
+    sv_free(doc);
+
+    /* No new events: nothing sealed. */
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_eq(sealed, 0);
+
+    al_test_append_n(al_test_cfg, 7);
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_eq(sealed, 12);
+    cr_assert_eq(auditlog_latest_checkpoint(al_test_store, al_test_cfg, &doc, &err), SALOG_OK);
+    cr_assert_eq(sv_object_get(doc, "size")->u.i, 12);
+    al_test_check_signature(doc);
+    cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, 12, root12, &err), SALOG_OK);
+    const sv_value *proof = sv_object_get(doc, "consistency_proof");
+    cr_assert(sv_is(proof, SV_ARRAY));
+    const char *items[64];
+    for (size_t j = 0; j < proof->u.arr.count; j++)
+        items[j] = proof->u.arr.items[j]->u.s.ptr;
+    cr_assert_eq(merkle_verify_consistency_text(items, proof->u.arr.count, root5, root12), 1);
+    sv_free(doc);
+
+    /* Lookups by size. */
+    for (uint64_t k = 1; k <= 13; k++) {
+        salog_err_init(&err);
+        salog_status st = auditlog_checkpoint_covering(al_test_store, al_test_cfg, k, &doc, &err);
+        if (k > 12) {
+            cr_assert_eq(st, SALOG_E_TREE_NOT_FOUND);
+            continue;
+        }
+        cr_assert_eq(st, SALOG_OK);
+        cr_assert_eq(sv_object_get(doc, "size")->u.i, k <= 5 ? 5 : 12);
+        sv_free(doc);
+    }
+    cr_assert_eq(auditlog_checkpoint_at(al_test_store, al_test_cfg, 5, &doc, &err), SALOG_OK);
+    cr_assert_eq(sv_object_get(doc, "size")->u.i, 5);
+    sv_free(doc);
+    cr_assert_eq(auditlog_checkpoint_at(al_test_store, al_test_cfg, 6, &doc, &err), SALOG_E_TREE_NOT_FOUND);
+
+    uint64_t problems = 9;
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_verify(al_test_store, al_test_cfg, stderr, &problems, &err), SALOG_OK);
+    cr_assert_eq(problems, 0);
+}
+
+static char *al_test_verify_report(uint64_t *problems);
+
+static void *al_test_publisher(void *p)
+{
+    int *failed = p;
+    for (int i = 0; i < 25; i++) {
+        log_append_result r;
+        salog_err err;
+        uint64_t sealed = 0;
+        salog_err_init(&err);
+        sv_value *ev = al_test_event("publish race");
+        log_item it = {.event = ev};
+        if (auditlog_append(al_test_store, al_test_cfg, &it, 1, &r, &err) != SALOG_OK ||
+            auditlog_publish(al_test_store, al_test_cfg, &sealed, &err) != SALOG_OK)
+            *failed = 1;
+        auditlog_append_result_clear(&r);
+        sv_free(ev);
+    }
+    return NULL;
+}
+
+/* Publishers racing with appenders: the checkpoints still form one chain
+ * of consistency proofs (verify checks each against the previous one). */
+Test(auditlog, concurrent_publish)
+{
+    pthread_t th[4];
+    int failed[4] = {0};
+    for (int t = 0; t < 4; t++)
+        cr_assert_eq(pthread_create(&th[t], NULL, al_test_publisher, &failed[t]), 0);
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        cr_assert_eq(failed[t], 0);
+    }
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *doc = NULL;
+    uint64_t sealed = 0, problems = 9;
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_eq(auditlog_latest_checkpoint(al_test_store, al_test_cfg, &doc, &err), SALOG_OK);
+    cr_assert_eq(sv_object_get(doc, "size")->u.i, 100);
+    sv_free(doc);
+    char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+}
+
+Test(auditlog, config_for_tree)
+{
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *c = sv_object(), *out = NULL;
+    sv_object_set_str(c, "name", "cfg");
+    sv_object_set_int(c, "version", 3);
+    cr_assert_eq(configs_create(al_test_store, c, &out, &err), SALOG_OK);
+    const char *id = sv_object_get_str(out, "id");
+    char name[65], found[ID_LEN + 1];
+    auditlog_tree_name(id, name);
+    cr_assert_eq(auditlog_config_for_tree(al_test_store, name, found, &err), SALOG_OK);
+    cr_assert_str_eq(found, id);
+    name[0] = name[0] == '0' ? '1' : '0';
+    cr_assert_eq(auditlog_config_for_tree(al_test_store, name, found, &err), SALOG_E_NOT_FOUND);
+    cr_assert_eq(auditlog_config_for_tree(al_test_store, "zz", found, &err), SALOG_E_NOT_FOUND);
+    sv_free(c);
+    sv_free(out);
+}
+
+/* ---- verify on damaged logs ---- */
+
+static char *al_test_verify_report(uint64_t *problems)
+{
+    char *text = NULL;
+    size_t len = 0;
+    salog_err err;
+    salog_err_init(&err);
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_eq(auditlog_verify(al_test_store, al_test_cfg, f, problems, &err), SALOG_OK);
+    fclose(f);
+    return text;
+}
+
+static void al_test_put_raw(DB *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    cr_assert_eq(store_put(db, NULL, key, klen, val, vlen, 0), 0);
+}
+
+Test(auditlog, verify_reports_corrupt_event)
+{
+    al_test_append_n(al_test_cfg, 20);
+    salog_err err;
+    uint64_t sealed = 0, problems = 9;
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    /* Rewrite event 7 with a changed message. */
+    sv_value *env = NULL;
+    char hash[65];
+    cr_assert_eq(auditlog_get_event(al_test_store, al_test_cfg, 7, &env, hash, &err), SALOG_OK);
+    sv_object_set_str(sv_object_get(env, "event"), "message", "tampered");
+    sbuf b = {0};
+    cr_assert_eq(codec_canonical_json(&b, env), 0);
+    uint8_t key[ID_LEN + 8] = {0};
+    memcpy(key, al_test_cfg, ID_LEN);
+    key[ID_LEN + 7] = 7;
+    al_test_put_raw(al_test_store->events, key, sizeof key, b.data, b.len);
+    sbuf_free(&b);
+    sv_free(env);
+    text = al_test_verify_report(&problems);
+    cr_assert(problems >= 1);
+    cr_assert_not_null(strstr(text, "event 7: stored envelope does not match its leaf hash"), "%s", text);
+    cr_assert_not_null(strstr(text, "checkpoint 20: root_hash does not match"), "%s", text);
+    cr_assert_null(strstr(text, "event 6"), "%s", text);
+    free(text);
+    /* Unreadable bytes at event 3. */
+    key[ID_LEN + 7] = 3;
+    al_test_put_raw(al_test_store->events, key, sizeof key, "{not json", 9);
+    text = al_test_verify_report(&problems);
+    cr_assert_not_null(strstr(text, "event 3: stored envelope is unreadable"), "%s", text);
+    free(text);
+}
+
+Test(auditlog, verify_reports_corrupt_node)
+{
+    al_test_append_n(al_test_cfg, 16);
+    uint64_t problems = 9;
+    uint8_t key[ID_LEN + 9] = {0}, junk[32];
+    memset(junk, 0xab, sizeof junk);
+    memcpy(key, al_test_cfg, ID_LEN);
+    key[ID_LEN] = 2;      /* level 2 */
+    key[ID_LEN + 8] = 1;  /* index 1: events 4..7 */
+    al_test_put_raw(al_test_store->nodes, key, sizeof key, junk, sizeof junk);
+    char *text = al_test_verify_report(&problems);
+    cr_assert(problems >= 1);
+    cr_assert_not_null(strstr(text, "node level 2 index 1 (events 4..7): does not match its children"), "%s",
+                       text);
+    free(text);
+}
+
+Test(auditlog, verify_reports_forged_checkpoint)
+{
+    al_test_append_n(al_test_cfg, 4);
+    salog_err err;
+    uint64_t sealed = 0, problems = 0;
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    al_test_append_n(al_test_cfg, 3);
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_eq(sealed, 7);
+    sv_value *doc = NULL;
+    cr_assert_eq(auditlog_checkpoint_at(al_test_store, al_test_cfg, 7, &doc, &err), SALOG_OK);
+    sv_object_set_str(doc, "published_at", "2020-01-01T00:00:00.000000Z");
+    sv_object_remove(doc, "consistency_proof");
+    sbuf b = {0};
+    cr_assert_eq(codec_json_encode(&b, doc), 0);
+    uint8_t key[ID_LEN + 8] = {0};
+    memcpy(key, al_test_cfg, ID_LEN);
+    key[ID_LEN + 7] = 7;
+    al_test_put_raw(al_test_store->checkpoints, key, sizeof key, b.data, b.len);
+    sbuf_free(&b);
+    sv_free(doc);
+    char *text = al_test_verify_report(&problems);
+    cr_assert_not_null(strstr(text, "checkpoint 7: signature does not verify"), "%s", text);
+    cr_assert_not_null(strstr(text, "checkpoint 7: consistency proof from 4 is missing"), "%s", text);
+    cr_assert_eq(problems, 2, "%s", text);
+    free(text);
+}
+
+/* ---- async requests ---- */
+
+Test(auditlog, requests_put_get_expiry)
+{
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *env = sv_object();
+    sv_object_set_str(env, "status", "Success");
+    sv_object_set(env, "result", sv_object());
+    char tok[ID_LEN + 1], rid[ID_LEN + 1], got_tok[ID_LEN + 1];
+    cr_assert_eq(id_generate("pti_", tok), 0);
+    cr_assert_eq(id_generate("prq_", rid), 0);
+    int64_t now = time_now_us();
+    cr_assert_eq(requests_put(al_test_store, rid, tok, 200, env, now + 60000000, &err), SALOG_OK);
+    int code = 0;
+    sv_value *got = NULL;
+    cr_assert_eq(requests_get(al_test_store, rid, got_tok, &code, &got, &err), SALOG_OK);
+    cr_assert_str_eq(got_tok, tok);
+    cr_assert_eq(code, 200);
+    cr_assert(sv_equal(got, env));
+    sv_free(got);
+    got = NULL;
+    /* Expired. */
+    cr_assert_eq(requests_put(al_test_store, rid, tok, 400, env, now - 1, &err), SALOG_OK);
+    cr_assert_eq(requests_get(al_test_store, rid, got_tok, &code, &got, &err), SALOG_E_NOT_FOUND);
+    cr_assert_null(got);
+    cr_assert_eq(id_generate("prq_", rid), 0);
+    cr_assert_eq(requests_get(al_test_store, rid, got_tok, &code, &got, &err), SALOG_E_NOT_FOUND);
+    sv_free(env);
+}
+
+/* ---- leases ---- */
+
+static void al_test_set_lease(const char *duty, int64_t pid, int64_t expires)
+{
+    sv_value *rec = sv_object();
+    sv_object_set_int(rec, "pid", pid);
+    sv_object_set_int(rec, "expires_at_us", expires);
+    cr_assert_eq(store_put_json(al_test_store->leases, NULL, duty, rec, 0), 0);
+    sv_free(rec);
+}
+
+Test(auditlog, leases)
+{
+    int64_t now = time_now_us(), ttl = 10000000;
+    cr_assert(lease_acquire(al_test_store, "publish", now, ttl));
+    cr_assert(lease_acquire(al_test_store, "publish", now + 1, ttl)); /* renew */
+    /* Held by another live process and not expired: refused. */
+    al_test_set_lease("publish", (int64_t)getppid(), now + ttl);
+    cr_assert_not(lease_acquire(al_test_store, "publish", now, ttl));
+    cr_assert(lease_acquire(al_test_store, "forward", now, ttl)); /* other duties are separate */
+    /* Expired: taken. */
+    cr_assert(lease_acquire(al_test_store, "publish", now + ttl + 1, ttl));
+    /* Held by a dead process: taken over. */
+    pid_t child = fork();
+    cr_assert(child >= 0);
+    if (child == 0)
+        _exit(0);
+    cr_assert_eq(waitpid(child, NULL, 0), child);
+    al_test_set_lease("publish", (int64_t)child, now + ttl);
+    cr_assert(lease_acquire(al_test_store, "publish", now, ttl));
+    /* Our lease now stands against the parent's view: another pid would be refused. */
+    sv_value *rec = NULL;
+    cr_assert_eq(store_get_json(al_test_store->leases, NULL, "publish", &rec, 0), 0);
+    cr_assert_eq(sv_object_get(rec, "pid")->u.i, (int64_t)getpid());
+    cr_assert_eq(sv_object_get(rec, "expires_at_us")->u.i, now + ttl);
+    sv_free(rec);
+}
