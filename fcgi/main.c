@@ -254,13 +254,24 @@ static int worker_run(worker *w)
         clean = pthread_timedjoin_np(w->threads[i], NULL, &deadline) == 0 && clean;
     if (duty)
         clean = pthread_timedjoin_np(w->duty_thread, NULL, &deadline) == 0 && clean;
-    if (!clean || atomic_load(&w->exit_code) == 3) {
-        fprintf(stderr, "salog.fcgi[%d]: leaving without closing the environment (%s)\n", (int)getpid(),
-                clean ? "recovery needed" : "threads blocked");
+    if (!clean) {
+        fprintf(stderr, "salog.fcgi[%d]: leaving without closing the environment (threads blocked)\n",
+                (int)getpid());
         _exit(3);
     }
-    free(w->threads);
+    /* Closing unregisters this process (DB_REGISTER): a worker that leaves
+     * after a panic without closing looks dead to the next opener, whose
+     * recovery would panic the live workers in turn — under mod_fcgid's
+     * on-demand spawning that cascade does not stop by itself. The alarm
+     * bounds a close that blocks in a panicked environment. */
+    alarm(5);
     store_close(w->app.store);
+    alarm(0);
+    free(w->threads);
+    /* A panicked environment cannot free its own region state: leave at once
+     * rather than run exit handlers over it. */
+    if (atomic_load(&w->exit_code) == 3)
+        _exit(3);
     return atomic_load(&w->exit_code);
 }
 

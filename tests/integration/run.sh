@@ -103,8 +103,9 @@ run_server() { # run_server NAME
     fi
     say "$name on 127.0.0.1:$port"
     SALOG_URL="http://127.0.0.1:$port" SALOG_ADMIN_TOKEN="$admin_token" SALOG_DATA="$dir/data" \
-        SALOG_ADMIN_BIN="$ADMIN" SALOG_SERVER="$name" \
-        timeout 600 node --test --test-reporter=spec "$IT"/*.test.mjs > "$dir/node.out" 2>&1
+        SALOG_ADMIN_BIN="$ADMIN" SALOG_SERVER="$name" SALOG_WORKER_PATH="$WORKER" \
+        timeout 600 node --test --test-concurrency=1 --test-reporter=spec ${SALOG_IT_FILES:-"$IT"/*.test.mjs} \
+        > "$dir/node.out" 2>&1
     rc=$?
     cat "$dir/node.out"
     p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$dir/node.out" | tail -1)
