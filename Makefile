@@ -24,7 +24,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REL_OBJ   = $(patsubst %.c,build/rel/%.o,$(1))
 SAN_OBJ   = $(patsubst %.c,build/san/%.o,$(1))
 
-.PHONY: all deps run test unit unit-san integration fuzz-replay bench install clean
+.PHONY: all deps run test unit integration fuzz-replay crash bench install clean
 all: bin/salog.fcgi bin/salog
 
 build/rel/%.o: %.c
@@ -73,9 +73,15 @@ fuzz-replay: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 integration: all build/salog.fcgi.san build/salog.san
 	@sh tests/integration/run.sh
 
+# Multi-process SIGKILL tests of the storage layer (each bounded to 60 s).
+crash:
+	@sh tests/crash/run.sh 10
+	@sh tests/crash/append_crash.sh
+
 # make test: everything; Criterion's summary is printed last.
 test: deps all
 	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory crash
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory unit
 
