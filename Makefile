@@ -88,15 +88,19 @@ test: deps all
 bench: deps all
 	@sh tests/bench/run.sh
 
+# Installs the binaries, the man page, and the server config templates filled
+# in for /var/lib/salog, /run/salog and port 8080 (edit them to taste).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/salog $(DESTDIR)$(PREFIX)/share/man/man8 \
 	    $(DESTDIR)/etc/salog
 	install -m 0755 bin/salog $(DESTDIR)$(PREFIX)/bin/salog
 	install -m 0755 bin/salog.fcgi $(DESTDIR)$(PREFIX)/lib/salog/salog.fcgi
-	install -m 0644 lighttpd/salog.conf $(DESTDIR)/etc/salog/lighttpd-salog.conf
-	install -m 0644 apache/salog-fcgid.conf $(DESTDIR)/etc/salog/apache-salog-fcgid.conf
-	install -m 0644 apache/salog-proxy-fcgi.conf $(DESTDIR)/etc/salog/apache-salog-proxy-fcgi.conf
 	install -m 0644 admin/salog.8 $(DESTDIR)$(PREFIX)/share/man/man8/salog.8
+	for t in lighttpd/salog.conf.in apache/salog-fcgid.conf.in apache/salog-proxy-fcgi.conf.in; do \
+	    out=$(DESTDIR)/etc/salog/$$(basename $$t .in); \
+	    sh scripts/render.sh $$t $$out /run/salog 8080 $(PREFIX)/lib/salog/salog.fcgi /var/lib/salog 2 && \
+	    chmod 0644 $$out; \
+	done
 
 clean:
 	rm -rf build bin

@@ -9,10 +9,18 @@ import { post, envelope, newToken, salogCli, minimalConfig, SERVER } from "./lib
 const WORKER = process.env.SALOG_WORKER_PATH;
 const sha256 = (b) => crypto.createHash("sha256").update(b).digest();
 
+// Worker processes of the server under test; a SALOG_WORKERS supervisor (the
+// parent of other workers) is left alone: it is what restarts them.
 function workerPids() {
+  let pids;
   try {
-    return execFileSync("pgrep", ["-f", WORKER], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+    pids = execFileSync("pgrep", ["-f", WORKER], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
   } catch { return []; }
+  const parents = new Set();
+  for (const pid of pids) {
+    try { parents.add(Number(execFileSync("ps", ["-o", "ppid=", "-p", String(pid)], { encoding: "utf8" }).trim())); } catch { /* gone */ }
+  }
+  return pids.filter((p) => !parents.has(p));
 }
 
 function verifyMembership(leafHex, proof, rootHex) {
@@ -91,7 +99,7 @@ describe(`worker crash via ${SERVER}`, () => {
     const rootsBySize = new Set();
     // mod_fcgid throttles respawning after the kills (its spawn score) and queues
     // requests beyond its live processes in ~1 s steps (PLATFORM.md G8): one at a time there.
-    const width = SERVER === "apache" ? 1 : 8;
+    const width = SERVER === "apache" ? 1 : 8; // proxy: spawn-fcgi workers take concurrent requests
     for (let k = 1; k <= latest.size; k += width) {
       const batch = [];
       for (let j = k; j < k + width && j <= latest.size; j++) batch.push(rootAt(j));

@@ -12,7 +12,8 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 IT="$TOP/tests/integration"
 WORKER="${SALOG_IT_WORKER:-$TOP/build/salog.fcgi.san}"
 ADMIN="${SALOG_IT_ADMIN:-$TOP/build/salog.san}"
-SERVERS="${SALOG_IT_SERVERS:-lighttpd apache}"
+SERVERS="${SALOG_IT_SERVERS:-lighttpd apache proxy}"
+PUBLISH=2   # seconds: the background publication duty is part of what is tested
 WORK=$(mktemp -d /tmp/salog-it.XXXXXX)
 chmod 0755 "$WORK"
 failures=0
@@ -22,6 +23,9 @@ say() { printf 'integration: %s\n' "$*"; }
 
 stop_all() {
     for pidfile in "$WORK"/*/lighttpd.pid; do
+        [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+    done
+    for pidfile in "$WORK"/*/supervisor.pid; do
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
     done
     for conf in "$WORK"/*/apache.conf; do
@@ -72,7 +76,7 @@ run_server() { # run_server NAME
     dir="$WORK/$name"
     mkdir -p "$dir/www" "$dir/data" "$dir/fcgid"
     port=$(free_port)
-    if [ "$name" = apache ]; then
+    if [ "$name" != lighttpd ]; then
         chown -R www-data:www-data "$dir/data" "$dir/fcgid"
     fi
     if ! "$ADMIN" --data "$dir/data" init > "$dir/init.out" 2>&1; then
@@ -82,16 +86,28 @@ run_server() { # run_server NAME
     case "$name" in
     lighttpd)
         sh "$TOP/scripts/render.sh" "$TOP/lighttpd/salog.conf.in" "$dir/lighttpd.conf" "$dir" "$port" \
-            "$WORKER" "$dir/data" 2
+            "$WORKER" "$dir/data" 2 "$PUBLISH"
         lighttpd -tt -f "$dir/lighttpd.conf" >/dev/null || { say "bad lighttpd config"; return 1; }
         lighttpd -D -f "$dir/lighttpd.conf" > "$dir/worker-stderr.log" 2>&1 &
         ;;
     apache)
         sh "$TOP/scripts/render.sh" "$TOP/apache/salog-fcgid.conf.in" "$dir/apache.conf" "$dir" "$port" \
-            "$WORKER" "$dir/data" 0
+            "$WORKER" "$dir/data" 0 "$PUBLISH"
         # Let the workers' sanitizer options through mod_fcgid too.
         printf 'FcgidInitialEnv ASAN_OPTIONS %s\nFcgidInitialEnv UBSAN_OPTIONS %s\n' \
             "$ASAN_OPTIONS" "$UBSAN_OPTIONS" >> "$dir/apache.conf"
+        apache2 -t -f "$dir/apache.conf" >/dev/null 2>&1 || { say "bad apache config"; apache2 -t -f "$dir/apache.conf"; return 1; }
+        apache2 -f "$dir/apache.conf" -k start || { say "apache did not start"; return 1; }
+        ;;
+    proxy)
+        # spawn-fcgi on a unix socket (-n keeps the worker's stderr), the worker as its
+        # own supervisor of 2 processes (SALOG_WORKERS), Apache mod_proxy_fcgi in front.
+        SALOG_DATA="$dir/data" SALOG_WORKERS=2 SALOG_THREADS=4 SALOG_PUBLISH_INTERVAL="$PUBLISH" \
+            spawn-fcgi -n -s "$dir/salog.sock" -U www-data -G www-data -M 0660 -u www-data -g www-data \
+            -- "$WORKER" > "$dir/worker-stderr.log" 2>&1 &
+        echo $! > "$dir/supervisor.pid"
+        sh "$TOP/scripts/render.sh" "$TOP/apache/salog-proxy-fcgi.conf.in" "$dir/apache.conf" "$dir" "$port" \
+            "$WORKER" "$dir/data" 0 "$PUBLISH"
         apache2 -t -f "$dir/apache.conf" >/dev/null 2>&1 || { say "bad apache config"; apache2 -t -f "$dir/apache.conf"; return 1; }
         apache2 -f "$dir/apache.conf" -k start || { say "apache did not start"; return 1; }
         ;;
@@ -111,8 +127,15 @@ run_server() { # run_server NAME
     p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$dir/node.out" | tail -1)
     passed=$((passed + ${p:-0}))
     # Stop the server, then look for sanitizer reports from any worker.
-    if [ "$name" = lighttpd ]; then kill "$(cat "$dir/lighttpd.pid")" 2>/dev/null; else apache2 -f "$dir/apache.conf" -k stop; fi
+    case "$name" in
+    lighttpd) kill "$(cat "$dir/lighttpd.pid")" 2>/dev/null ;;
+    apache) apache2 -f "$dir/apache.conf" -k stop ;;
+    proxy) apache2 -f "$dir/apache.conf" -k stop; kill "$(cat "$dir/supervisor.pid")" 2>/dev/null ;;
+    esac
     sleep 2
+    if [ "$name" = lighttpd ] && [ -z "${SALOG_IT_FILES:-}" ]; then
+        sh "$IT/tamper.sh" "$ADMIN" "$dir/data" || rc=1
+    fi
     if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$dir"/*.log >/dev/null 2>&1; then
         say "$name: sanitizer reports in the worker logs:"
         grep -h -B2 -A30 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$dir"/*.log | head -80

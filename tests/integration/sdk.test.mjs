@@ -192,6 +192,55 @@ describe(`tamper-evident logging via ${SERVER}`, () => {
     errorItem(await post("/v1/log_stream", { logs: [] }, { token }), 400, "InvalidSchema", "InvalidSchema");
   });
 
+  it("seals checkpoints in the background every publish interval (no salog publish)", async () => {
+    const c = envelope(await post("/v1beta/config/create", minimalConfig(`bg-${Date.now()}`)), 200, "Success").result;
+    const t = newToken(["--scope", "log,search", "--config", c.id]).secret;
+    for (let i = 0; i < 3; i++) envelope(await post("/v1/log", { event: { message: `bg ${i}` } }, { token: t }), 200, "Success");
+    // run.sh starts the workers with SALOG_PUBLISH_INTERVAL=2.
+    const start = Date.now();
+    let root;
+    while (Date.now() - start < 15000) {
+      const r = await post("/v1/root", {}, { token: t });
+      if (r.body.status === "Success" && r.body.result.data.size === 3) { root = r.body.result.data; break; }
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    assert.ok(root, "no checkpoint of size 3 was sealed within 15 s");
+    const doc = await get(new URL(root.url).pathname, { token: null });
+    assert.equal(doc.body.size, 3);
+    console.log(`# ${SERVER}: background checkpoint after ${Date.now() - start} ms`);
+  });
+
+  it("signs events with the server key for vault_sign configs", async () => {
+    const c = envelope(await post("/v1beta/config/create", minimalConfig(`vs-${Date.now()}`, { vault_sign: true, vault_key_id: "k1" })), 200, "Success").result;
+    const t = newToken(["--scope", "log", "--config", c.id]).secret;
+    const r = envelope(await post("/v1/log", { event: { message: "vault signed" }, verbose: true }, { token: t }), 200, "Success").result;
+    const pk = JSON.parse(r.envelope.public_key);
+    assert.equal(pk.algorithm, "ED25519");
+    assert.equal(pk.vault_key_id, "k1");
+    assert.ok(crypto.verify(null, Buffer.from(JSON.stringify({ message: "vault signed" })), crypto.createPublicKey(pk.key),
+      Buffer.from(r.envelope.signature, "base64")), "server signature verifies");
+  });
+
+  it("stores malformed events with envelope.err under save_malformed all", async () => {
+    const cfg = minimalConfig(`sm-${Date.now()}`);
+    cfg.schema.save_malformed = "all";
+    const c = envelope(await post("/v1beta/config/create", cfg), 200, "Success").result;
+    const t = newToken(["--scope", "log", "--config", c.id]).secret;
+    const r = envelope(await post("/v1/log", { event: { message: "m", field_int: "not a number", extra: "x" }, verbose: true }, { token: t }), 200, "Success").result;
+    assert.equal(r.envelope.event.field_int, "not a number");
+    assert.ok(Array.isArray(r.envelope.err) && r.envelope.err.length === 2, JSON.stringify(r.envelope));
+    assert.deepEqual(r.envelope.err.map((e) => e.field).sort(), ["extra", "field_int"]);
+    const canon = (v) => Array.isArray(v) ? `[${v.map(canon).join(",")}]` : v && typeof v === "object"
+      ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon(v[k])}`).join(",")}}` : JSON.stringify(v);
+    assert.equal(crypto.createHash("sha256").update(canon(r.envelope)).digest("hex"), r.hash);
+    // A required field is never optional, whatever save_malformed says.
+    errorItem(await post("/v1/log", { event: { extra: "x" } }, { token: t }), 400, "ValidationError", "FieldRequired", "/event/message");
+  });
+
+  it("logs the event that tamper.sh later flips a byte of", async () => {
+    envelope(await post("/v1/log", { event: { message: "tamper target 7f3a" } }, { token }), 200, "Success");
+  });
+
   it("salog verify passes on the live log", () => {
     const out = salogCli(["verify", "--config", configId]);
     assert.match(out, /ok/);
