@@ -85,7 +85,10 @@ test: deps all
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory unit
 
-bench: deps all
+build/tree_bench: tests/bench/tree_bench.c $(call REL_OBJ,$(LIB_SRC))
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
+
+bench: deps all build/tree_bench
 	@sh tests/bench/run.sh
 
 # Installs the binaries, the man page, and the server config templates filled

@@ -7,6 +7,7 @@
  * holding the head lock is: stamp the time into the text, hash it, write
  * the event and its O(log n) nodes. */
 #include "model/auditlog.h"
+#include "model/auditlog_keys.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -21,7 +22,6 @@
 #include "model/store_internal.h"
 
 #define AL_EVENT_KEY_LEN (ID_LEN + 8)
-#define AL_NODE_KEY_LEN (ID_LEN + 1 + 8)
 #define AL_ROOT_KEY_LEN (ID_LEN + MERKLE_HASH_LEN)
 #define AL_HEAD_LEN 16
 /* Non-transactional reads can still lose a deadlock now and then. */
@@ -51,13 +51,6 @@ static void al_event_key(uint8_t key[AL_EVENT_KEY_LEN], const char *id, uint64_t
 {
     memcpy(key, id, ID_LEN);
     al_be64_put(key + ID_LEN, index);
-}
-
-static void al_node_key(uint8_t key[AL_NODE_KEY_LEN], const char *id, unsigned level, uint64_t index)
-{
-    memcpy(key, id, ID_LEN);
-    key[ID_LEN] = (uint8_t)level;
-    al_be64_put(key + ID_LEN + 1, index);
 }
 
 static salog_status al_check_id(const char *config_id, salog_err *err)

@@ -6,6 +6,7 @@
  * subtrees are kept level by level (about 2 x 32 bytes per event), which is
  * what lets every checkpoint's root be recomputed in O(log n). */
 #include "model/auditlog.h"
+#include "model/auditlog_keys.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -89,12 +90,10 @@ static int vf_get(DB *db, const void *key, size_t key_len, void **val, size_t *l
 /* Stored node (level, index): 0, DB_NOTFOUND, EINVAL (wrong length) or a DB error. */
 static int vf_stored_node(vf_state *v, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
 {
-    uint8_t key[ID_LEN + 9];
+    uint8_t key[AL_NODE_KEY_LEN];
     void *buf = NULL;
     size_t len = 0;
-    memcpy(key, v->id, ID_LEN);
-    key[ID_LEN] = (uint8_t)level;
-    vf_be64_put(key + ID_LEN + 1, index);
+    al_node_key(key, v->id, level, index);
     int ret = vf_get(v->s->nodes, key, sizeof key, &buf, &len);
     if (ret == 0 && len != MERKLE_HASH_LEN)
         ret = EINVAL;

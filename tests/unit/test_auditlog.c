@@ -20,6 +20,7 @@
 #include "codec/codec.h"
 #include "codec/timefmt.h"
 #include "model/auditlog.h"
+#include "model/auditlog_keys.h"
 #include "model/configs.h"
 #include "model/server_key.h"
 #include "model/store_internal.h"
@@ -823,11 +824,9 @@ Test(auditlog, verify_reports_corrupt_node)
 {
     al_test_append_n(al_test_cfg, 16);
     uint64_t problems = 9;
-    uint8_t key[ID_LEN + 9] = {0}, junk[32];
+    uint8_t key[AL_NODE_KEY_LEN], junk[32];
     memset(junk, 0xab, sizeof junk);
-    memcpy(key, al_test_cfg, ID_LEN);
-    key[ID_LEN] = 2;      /* level 2 */
-    key[ID_LEN + 8] = 1;  /* index 1: events 4..7 */
+    al_node_key(key, al_test_cfg, 2, 1); /* level 2, index 1: events 4..7 */
     al_test_put_raw(al_test_store->nodes, key, sizeof key, junk, sizeof junk);
     char *text = al_test_verify_report(&problems);
     cr_assert(problems >= 1);

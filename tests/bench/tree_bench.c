@@ -1,0 +1,151 @@
+/* tree_bench DIR: the cost of a root, a membership proof and a consistency
+ * proof read from Berkeley DB, for a tree of 1,000 events and one of
+ * 1,000,000 events, measured in the same run (median of many calls, each
+ * call timed with CLOCK_MONOTONIC). The target is logarithmic growth: each
+ * operation at 1M costs at most 2x its cost at 1k. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec/timefmt.h"
+#include "model/auditlog.h"
+#include "model/config_schema.h"
+#include "model/configs.h"
+#include "model/server_key.h"
+
+#define CALLS 2001
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void die(const char *what, const salog_err *err)
+{
+    fprintf(stderr, "tree_bench: %s: %s\n", what, err->count ? err->items[0].detail : "?");
+    exit(1);
+}
+
+/* Builds a store under dir with n small events; returns it open. */
+static store *build(const char *dir, uint64_t n, char config_id[ID_LEN + 1])
+{
+    salog_err err;
+    salog_err_init(&err);
+    store *s = NULL;
+    if (store_open(&s, dir, true, &err) != SALOG_OK)
+        die("open", &err);
+    sv_value *cfg = config_default("bench"), *stored = NULL;
+    if (configs_create(s, cfg, &stored, &err) != SALOG_OK)
+        die("config", &err);
+    snprintf(config_id, ID_LEN + 1, "%s", sv_object_get_str(stored, "id"));
+    sv_free(cfg);
+    sv_free(stored);
+    enum { BATCH = 1000 };
+    sv_value *events[BATCH];
+    log_item items[BATCH];
+    for (uint64_t done = 0; done < n;) {
+        size_t count = n - done < BATCH ? (size_t)(n - done) : BATCH;
+        for (size_t i = 0; i < count; i++) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "bench event %" PRIu64, done + i);
+            events[i] = sv_object();
+            sv_object_set_str(events[i], "message", msg);
+            items[i] = (log_item){events[i], NULL, NULL, NULL};
+        }
+        log_append_result r = {0};
+        if (auditlog_append(s, config_id, items, count, &r, &err) != SALOG_OK)
+            die("append", &err);
+        auditlog_append_result_clear(&r);
+        for (size_t i = 0; i < count; i++)
+            sv_free(events[i]);
+        done += count;
+    }
+    return s;
+}
+
+typedef struct costs {
+    double root, membership, consistency;
+} costs;
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static costs measure(store *s, const char *config_id, uint64_t n)
+{
+    static double t[CALLS];
+    costs c;
+    salog_err err;
+    salog_err_init(&err);
+    uint8_t root[MERKLE_HASH_LEN];
+    unsigned seed = 12345;
+    for (size_t i = 0; i < CALLS; i++) {
+        uint64_t size = 1 + (uint64_t)rand_r(&seed) % n;
+        double t0 = now_ms();
+        if (auditlog_root(s, config_id, size, root, &err) != SALOG_OK)
+            die("root", &err);
+        t[i] = now_ms() - t0;
+    }
+    c.root = median(t, CALLS);
+    for (size_t i = 0; i < CALLS; i++) {
+        uint64_t index = (uint64_t)rand_r(&seed) % n;
+        char *proof = NULL;
+        double t0 = now_ms();
+        if (auditlog_membership_proof(s, config_id, index, n, &proof, &err) != SALOG_OK)
+            die("membership", &err);
+        t[i] = now_ms() - t0;
+        free(proof);
+    }
+    c.membership = median(t, CALLS);
+    for (size_t i = 0; i < CALLS; i++) {
+        uint64_t old_size = 1 + (uint64_t)rand_r(&seed) % (n - 1);
+        sv_value *proof = NULL;
+        double t0 = now_ms();
+        if (auditlog_consistency_proof(s, config_id, old_size, n, &proof, &err) != SALOG_OK)
+            die("consistency", &err);
+        t[i] = now_ms() - t0;
+        sv_free(proof);
+    }
+    c.consistency = median(t, CALLS);
+    return c;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: tree_bench DIR\n");
+        return 2;
+    }
+    char small_dir[4096], big_dir[4096], small_cfg[ID_LEN + 1], big_cfg[ID_LEN + 1];
+    snprintf(small_dir, sizeof small_dir, "%s/small", argv[1]);
+    snprintf(big_dir, sizeof big_dir, "%s/big", argv[1]);
+    double t0 = now_ms();
+    /* One open store per process (DB_REGISTER): measure one, close, then the other. */
+    store *s = build(small_dir, 1000, small_cfg);
+    costs small = measure(s, small_cfg, 1000);
+    store_close(s);
+    s = build(big_dir, 1000000, big_cfg);
+    double built = now_ms() - t0;
+    costs big = measure(s, big_cfg, 1000000);
+    store_close(s);
+    printf("tree_bench: built 1,000 + 1,000,000 events in %.1f s\n", built / 1e3);
+    printf("tree_bench: root         1k %.4f ms  1M %.4f ms  ratio %.2f (target <= 2)\n", small.root, big.root,
+           big.root / small.root);
+    printf("tree_bench: membership   1k %.4f ms  1M %.4f ms  ratio %.2f (target <= 2)\n", small.membership,
+           big.membership, big.membership / small.membership);
+    printf("tree_bench: consistency  1k %.4f ms  1M %.4f ms  ratio %.2f (target <= 2)\n", small.consistency,
+           big.consistency, big.consistency / small.consistency);
+    return 0;
+}
