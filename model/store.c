@@ -209,7 +209,7 @@ out:
 
 /* Opens one database inside its own auto-commit transaction. Concurrent
  * first openers can deadlock on creating the file, so retry. */
-static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
+static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type, u_int32_t db_flags)
 {
     int ret = 0;
     *out = NULL;
@@ -218,6 +218,10 @@ static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
         ret = db_create(&db, s->env, 0);
         if (ret != 0)
             return ret;
+        if (db_flags != 0 && (ret = db->set_flags(db, db_flags)) != 0) {
+            (void)db->close(db, 0);
+            return ret;
+        }
         ret = db->open(db, NULL, file, NULL, type,
                        DB_AUTO_COMMIT | DB_THREAD | DB_CREATE, STORE_FILE_MODE);
         if (ret == 0) {
@@ -230,6 +234,11 @@ static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
         usleep(1000u << (attempt < 6 ? attempt : 6));
     }
     return ret;
+}
+
+static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
+{
+    return store_open_db_flags(s, out, file, type, 0);
 }
 
 static void store_close_db(DB **db)
@@ -255,6 +264,11 @@ void store_close(store *s)
     store_close_db(&s->checkpoints);
     store_close_db(&s->requests);
     store_close_db(&s->leases);
+    store_close_db(&s->search_time);
+    store_close_db(&s->search_suffix);
+    store_close_db(&s->search_long);
+    store_close_db(&s->search_heads);
+    store_close_db(&s->search_results);
     if (s->env)
         (void)s->env->close(s->env, 0);
     free(s->data_dir);
@@ -337,7 +351,14 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db(s, &s->roots, "roots.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->checkpoints, "checkpoints.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->requests, "requests.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0) {
+        (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->search_time, "search_time.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db_flags(s, &s->search_suffix, "search_suffix.db", DB_BTREE,
+                                   DB_DUP | DB_DUPSORT)) != 0 ||
+        (ret = store_open_db_flags(s, &s->search_long, "search_long.db", DB_BTREE,
+                                   DB_DUP | DB_DUPSORT)) != 0 ||
+        (ret = store_open_db(s, &s->search_heads, "search_heads.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->search_results, "search_results.db", DB_BTREE)) != 0) {
         st = store_db_error(s, ret, "opening the databases", err);
         goto out;
     }

@@ -32,6 +32,12 @@ struct store {
     DB *checkpoints;   /* id + be64 size -> checkpoint JSON */
     DB *requests;      /* async request id -> stored reply JSON */
     DB *leases;        /* duty name -> lease JSON */
+    /* Search (search.h describes the keys); rebuildable from events. */
+    DB *search_time;    /* id + be64 received_at + be64 index -> "" */
+    DB *search_suffix;  /* id + field + 0x00 + suffix -> be64 index (DUPSORT) */
+    DB *search_long;    /* id + field + 0x00 -> be64 index (DUPSORT) */
+    DB *search_heads;   /* id -> be64 events indexed */
+    DB *search_results; /* pas_ id -> stored result set */
 };
 
 /* How many times a transaction that lost a deadlock is tried again. */
