@@ -7,6 +7,8 @@
 
 #include "model/auditlog.h"
 #include "model/configs.h"
+#include "model/exports.h"
+#include "model/search.h"
 
 int duties_publish_all(store *s)
 {
@@ -35,9 +37,45 @@ int duties_publish_all(store *s)
     return sealed;
 }
 
+static void report(const char *duty, const salog_err *err)
+{
+    fprintf(stderr, "salog.fcgi[%d]: %s: %s\n", (int)getpid(), duty, err->count ? err->items[0].detail : "?");
+}
+
 void duties_tick(store *s, int publish_interval_s, duty_clock *clock, int64_t now_us)
 {
+    salog_err err;
     int64_t interval = (int64_t)publish_interval_s * 1000000;
+    /* Search indexing runs behind the appends; a search also scans what is
+     * not indexed yet, so a short lag is harmless. */
+    if (now_us >= clock->next_index_us) {
+        size_t indexed = 0;
+        salog_err_init(&err);
+        clock->next_index_us = now_us + DUTY_INDEX_PERIOD_US;
+        if (lease_acquire(s, "index", now_us, 10 * DUTY_INDEX_PERIOD_US) &&
+            search_index_catch_up(s, DUTY_INDEX_BATCH, &indexed, &err) != SALOG_OK)
+            report("search index", &err);
+    }
+    if (now_us >= clock->next_export_us) {
+        size_t ran = 0;
+        salog_err_init(&err);
+        clock->next_export_us = now_us + DUTY_EXPORT_PERIOD_US;
+        if (lease_acquire(s, "export", now_us, 60 * DUTY_EXPORT_PERIOD_US) &&
+            exports_run_pending(s, 1, "", &ran, &err) != SALOG_OK)
+            report("export", &err);
+    }
+    if (now_us >= clock->next_expire_us) {
+        size_t removed = 0;
+        salog_err_init(&err);
+        clock->next_expire_us = now_us + DUTY_EXPIRE_PERIOD_US;
+        if (lease_acquire(s, "expire", now_us, 3 * DUTY_EXPIRE_PERIOD_US)) {
+            if (search_expire(s, now_us, &removed, &err) != SALOG_OK)
+                report("expire result sets", &err);
+            salog_err_init(&err);
+            if (downloads_expire(s, now_us, &removed, &err) != SALOG_OK)
+                report("expire downloads", &err);
+        }
+    }
     if (now_us < clock->next_publish_us)
         return;
     clock->next_publish_us = now_us + interval;

@@ -8,8 +8,16 @@
 
 #include "model/store.h"
 
+#define DUTY_INDEX_PERIOD_US 200000      /* search indexing: every tick */
+#define DUTY_INDEX_BATCH 2000             /* events indexed per tick at most */
+#define DUTY_EXPORT_PERIOD_US 1000000     /* export jobs */
+#define DUTY_EXPIRE_PERIOD_US 60000000    /* expiry of result sets and downloads */
+
 typedef struct duty_clock {
     int64_t next_publish_us;
+    int64_t next_index_us;
+    int64_t next_export_us;
+    int64_t next_expire_us;
 } duty_clock;
 
 /* Called about every 200 ms from the duty thread; runs what is due. */

@@ -13,6 +13,8 @@
 #include "model/auditlog.h"
 #include "model/configs.h"
 #include "model/event_schema.h"
+#include "model/exports.h"
+#include "model/search_events.h"
 #include "model/server_key.h"
 #include "model/signature.h"
 
@@ -392,6 +394,50 @@ salog_status handle_log_async(request_ctx *rc, sv_value **result)
     return SALOG_OK;
 }
 
+/* An export job (I.5): 202 with the Accepted shape until the background duty
+ * has run it, then 200 with result {}; the reply carries the export's id. */
+static salog_status poll_export(request_ctx *rc, const char *id, sv_value **result)
+{
+    export_state state;
+    char owner[ID_LEN + 1], token[DOWNLOAD_TOKEN_LEN + 1], *detail = NULL;
+    salog_status st = exports_status(rc->app->store, id, &state, owner, token, &detail, &rc->err);
+    if (st != SALOG_OK)
+        return st;
+    if (strcmp(owner, rc->token.id) != 0) {
+        free(detail);
+        return salog_err_set(&rc->err, SALOG_E_UNAUTHORIZED, "Unauthorized", "/",
+                             "this request was made with another token");
+    }
+    snprintf(rc->env.request_id, sizeof rc->env.request_id, "%s", id);
+    if (state == EXPORT_FAILED) {
+        st = salog_err_set(&rc->err, SALOG_E_VALIDATION, "BadState", "/", "the export failed: %s",
+                           detail ? detail : "unknown reason");
+        free(detail);
+        return st;
+    }
+    free(detail);
+    sv_value *res = sv_object();
+    if (!res)
+        return oom(rc);
+    if (state == EXPORT_PENDING) {
+        char base[512], location[700];
+        http_base_url(rc->req, base, sizeof base);
+        snprintf(location, sizeof location, "%s/request/%s", base, id);
+        if (sv_object_set_int(res, "ttl_mins", ASYNC_TTL_MINS) || sv_object_set_int(res, "retry_counter", 0) ||
+            sv_object_set_str(res, "location", location)) {
+            sv_free(res);
+            return oom(rc);
+        }
+        rc->success_http = 202;
+        rc->success_status = "Accepted";
+        snprintf(rc->summary, sizeof rc->summary, "Accepted");
+    } else {
+        snprintf(rc->summary, sizeof rc->summary, "Export finished");
+    }
+    *result = res;
+    return SALOG_OK;
+}
+
 salog_status handle_request_poll(request_ctx *rc, sv_value **result)
 {
     char owner[ID_LEN + 1];
@@ -400,6 +446,10 @@ salog_status handle_request_poll(request_ctx *rc, sv_value **result)
     if (!id || !id_is_valid("prq_", id))
         return salog_err_set(&rc->err, SALOG_E_NOT_FOUND, "NotFound", "/", "no such request");
     salog_status st = requests_get(rc->app->store, id, owner, &http, result, &rc->err);
+    if (st == SALOG_E_NOT_FOUND) {
+        salog_err_init(&rc->err);
+        return poll_export(rc, id, result);
+    }
     if (st != SALOG_OK)
         return st;
     if (strcmp(owner, rc->token.id) != 0) {
@@ -413,21 +463,13 @@ salog_status handle_request_poll(request_ctx *rc, sv_value **result)
     return SALOG_OK;
 }
 
-static salog_status checkpoint_url(request_ctx *rc, const char *tree_name, uint64_t size, char *out, size_t n)
-{
-    char base[512];
-    http_base_url(rc->req, base, sizeof base);
-    snprintf(out, n, "%s/v1/published/%s/%" PRIu64, base, tree_name, size);
-    return SALOG_OK;
-}
-
 salog_status handle_root(request_ctx *rc, sv_value **result)
 {
     static const char *const allowed[] = {"tree_size", NULL};
-    char config_id[ID_LEN + 1], tree_name[65], url[800];
+    char config_id[ID_LEN + 1], base[512];
     int64_t k = 0;
     bool has_k = false;
-    sv_value *latest = NULL, *covering = NULL, *root = NULL, *res = NULL;
+    sv_value *latest = NULL, *root = NULL, *res = NULL;
     salog_status st = fields_only(rc, rc->body, "", allowed);
     field_int(rc, rc->body, "tree_size", false, &k, &has_k);
     if (rc->err.count)
@@ -437,7 +479,6 @@ salog_status handle_root(request_ctx *rc, sv_value **result)
                              "'tree_size' must be at least 1");
     if ((st = auth_resolve_config(rc, config_id)) != SALOG_OK)
         return st;
-    auditlog_tree_name(config_id, tree_name);
     if ((st = auditlog_latest_checkpoint(rc->app->store, config_id, &latest, &rc->err)) != SALOG_OK)
         goto out;
     sv_value *lsize = sv_object_get(latest, "size");
@@ -449,32 +490,9 @@ salog_status handle_root(request_ctx *rc, sv_value **result)
                            "no checkpoint covers tree size %" PRId64 " (latest is %" PRIu64 ")", k, latest_size);
         goto out;
     }
-    if ((st = auditlog_checkpoint_covering(rc->app->store, config_id, (uint64_t)k, &covering, &rc->err)) != SALOG_OK)
+    http_base_url(rc->req, base, sizeof base);
+    if ((st = search_root_object(rc->app->store, config_id, (uint64_t)k, base, &root, &rc->err)) != SALOG_OK)
         goto out;
-    uint8_t hash[MERKLE_HASH_LEN];
-    if ((st = auditlog_root(rc->app->store, config_id, (uint64_t)k, hash, &rc->err)) != SALOG_OK)
-        goto out;
-    sv_value *csize = sv_object_get(covering, "size");
-    checkpoint_url(rc, tree_name, csize && csize->type == SV_INT ? (uint64_t)csize->u.i : (uint64_t)k, url,
-                   sizeof url);
-    root = sv_object();
-    const char *published_at = sv_object_get_str(covering, "published_at");
-    if (!root || sv_object_set_str(root, "tree_name", tree_name) || sv_object_set_int(root, "size", k) ||
-        set_hex(root, "root_hash", hash) || sv_object_set_str(root, "url", url) ||
-        sv_object_set_str(root, "published_at", published_at ? published_at : "")) {
-        st = oom(rc);
-        goto out;
-    }
-    if (k > 1) {
-        sv_value *cp = NULL;
-        if ((st = auditlog_consistency_proof(rc->app->store, config_id, (uint64_t)k - 1, (uint64_t)k, &cp,
-                                             &rc->err)) != SALOG_OK)
-            goto out;
-        if (sv_object_set(root, "consistency_proof", cp)) {
-            st = oom(rc);
-            goto out;
-        }
-    }
     res = sv_object();
     if (!res || sv_object_set(res, "data", root)) {
         root = NULL;
@@ -489,7 +507,6 @@ out:
     sv_free(res);
     sv_free(root);
     sv_free(latest);
-    sv_free(covering);
     return st;
 }
 

@@ -1,6 +1,7 @@
 #include "fcgi/http.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +15,8 @@ void http_reply_init(http_reply *r)
 void http_reply_free(http_reply *r)
 {
     sbuf_free(&r->body);
+    free(r->file_path);
+    r->file_path = NULL;
 }
 
 static bool media_is_msgpack(const char *p, size_t n)

@@ -29,6 +29,7 @@ typedef struct http_reply {
     char request_id[40];       /* for the x-request-id header, "" when none */
     char extra_headers[512];   /* "Name: value\r\n"…, may be empty */
     sbuf body;
+    char *file_path;           /* owned: when set, the file's bytes are the body */
 } http_reply;
 
 void http_reply_init(http_reply *r);

@@ -101,9 +101,38 @@ static void drain_input(FCGX_Request *r)
     }
 }
 
+/* A download: the file's bytes, streamed, after the headers. */
+static void write_file_reply(FCGX_Request *r, const http_reply *reply)
+{
+    char head[1024], buf[65536];
+    FILE *f = fopen(reply->file_path, "rb");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) != 0) {
+        static const char gone[] = "Status: 404 Not Found\r\nContent-Type: application/json\r\n\r\n"
+                                   "{\"status\":\"NotFound\"}";
+        if (f)
+            fclose(f);
+        FCGX_PutStr(gone, (int)sizeof gone - 1, r->out);
+        return;
+    }
+    int n = snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n%s%s%s%s\r\n",
+                     reply->content_type, (long long)sb.st_size, reply->request_id[0] ? "x-request-id: " : "",
+                     reply->request_id, reply->request_id[0] ? "\r\n" : "", reply->extra_headers);
+    FCGX_PutStr(head, n, r->out);
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        if (FCGX_PutStr(buf, (int)got, r->out) < 0)
+            break;
+    fclose(f);
+}
+
 static void write_reply(FCGX_Request *r, const http_reply *reply)
 {
     char head[1024];
+    if (reply->file_path) {
+        write_file_reply(r, reply);
+        return;
+    }
     /* snprintf, not FCGX_FPrintF: libfcgi's printf has no %zu (G1). */
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
@@ -186,7 +215,7 @@ static void *duty_thread(void *arg)
 {
     worker *w = arg;
     unsigned tick = 0;
-    duty_clock clock = {time_now_us() + (int64_t)w->app.settings.publish_interval_s * 1000000};
+    duty_clock clock = {.next_publish_us = time_now_us() + (int64_t)w->app.settings.publish_interval_s * 1000000};
     while (!atomic_load(&w->stopping)) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -26,6 +26,8 @@ typedef struct request_ctx {
     const char *success_status; /* "Success" unless a handler sets "Accepted" */
     char summary[128];       /* success summary */
     bool raw_document;       /* result is a bare document, not an envelope */
+    char *file_path;         /* owned: a download file is the reply (handle_download_file) */
+    char file_name[256];
 } request_ctx;
 
 typedef salog_status (*handler_fn)(request_ctx *rc, sv_value **result);
@@ -62,5 +64,10 @@ salog_status handle_request_poll(request_ctx *rc, sv_value **result);
 salog_status handle_root(request_ctx *rc, sv_value **result);
 salog_status handle_published(request_ctx *rc, sv_value **result);
 salog_status handle_log_stream(request_ctx *rc, sv_value **result);
+salog_status handle_search(request_ctx *rc, sv_value **result);
+salog_status handle_results(request_ctx *rc, sv_value **result);
+salog_status handle_download_results(request_ctx *rc, sv_value **result);
+salog_status handle_export(request_ctx *rc, sv_value **result);
+salog_status handle_download_file(request_ctx *rc, sv_value **result);
 
 #endif

@@ -45,6 +45,12 @@ static const route routes[] = {
     {"GET", "/request/", true, AUTH_TOKEN, 0, handle_request_poll},
     {"POST", "/v1/root", false, AUTH_SCOPE, TOKEN_SCOPE_SEARCH, handle_root},
     {"GET", "/v1/published/", true, AUTH_NONE, 0, handle_published},
+    {"POST", "/v1/search", false, AUTH_SCOPE, TOKEN_SCOPE_SEARCH, handle_search},
+    {"POST", "/v1/results", false, AUTH_SCOPE, TOKEN_SCOPE_SEARCH, handle_results},
+    {"POST", "/v1/download_results", false, AUTH_SCOPE, TOKEN_SCOPE_SEARCH, handle_download_results},
+    {"POST", "/v1/export", false, AUTH_SCOPE, TOKEN_SCOPE_SEARCH, handle_export},
+    /* The URL is the credential (it works without a token, I.7 / II §2.8). */
+    {"GET", "/download/", true, AUTH_NONE, 0, handle_download_file},
     /* The benchmark floor: same worker, same envelope, no auth, no storage. */
     {"POST", "/_salog/noop", false, AUTH_NONE, 0, handle_noop},
 };
@@ -138,7 +144,16 @@ void app_handle(app *a, const http_request *req, http_reply *reply)
         goto out;
     st = r->fn(&rc, &result);
 out:
-    if (st == SALOG_OK && rc.raw_document) {
+    if (st == SALOG_OK && rc.file_path) {
+        reply->http_status = 200;
+        reply->content_type = "application/gzip";
+        reply->file_path = rc.file_path;
+        rc.file_path = NULL;
+        snprintf(reply->request_id, sizeof reply->request_id, "%s", rc.env.request_id);
+        snprintf(reply->extra_headers, sizeof reply->extra_headers,
+                 "Content-Disposition: attachment; filename=\"%s\"\r\n", rc.file_name);
+        sv_free(result);
+    } else if (st == SALOG_OK && rc.raw_document) {
         envelope_write_document(reply, &rc.env, rc.success_http, result);
     } else if (st == SALOG_OK) {
         envelope_write(reply, &rc.env, rc.success_http, rc.success_status, rc.summary, result);
@@ -149,6 +164,7 @@ out:
         envelope_write_error(reply, &rc.env, &rc.err);
     }
     sv_free(rc.body);
+    free(rc.file_path);
     if (rc.has_token)
         token_info_clear(&rc.token);
 }

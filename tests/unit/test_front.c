@@ -239,3 +239,36 @@ Test(front_pipeline, limits_auth_and_routing)
     json_object_put(o);
     http_reply_free(&r);
 }
+
+/* With no background duty running, an export stays pending: the poll says
+ * 202 and a download says BadState (API.md I.5). */
+Test(front_pipeline, export_pending_is_bad_state)
+{
+    http_reply r;
+    json_object *o, *v;
+    cr_assert_eq(call("POST", "/v1/export", "{\"format\":\"json\"}", fx.secret, &r, &o), 202);
+    json_object_object_get_ex(o, "request_id", &v);
+    char id[64], path[128], body[128];
+    snprintf(id, sizeof id, "%s", json_object_get_string(v));
+    json_object_put(o);
+    http_reply_free(&r);
+
+    snprintf(path, sizeof path, "/request/%s", id);
+    cr_assert_eq(call("GET", path, NULL, fx.secret, &r, &o), 202);
+    json_object_object_get_ex(o, "request_id", &v);
+    cr_assert_str_eq(json_object_get_string(v), id, "the poll answers under the export's id");
+    json_object_put(o);
+    http_reply_free(&r);
+
+    snprintf(body, sizeof body, "{\"request_id\":\"%s\"}", id);
+    cr_assert_eq(call("POST", "/v1/download_results", body, fx.secret, &r, &o), 400);
+    cr_assert_str_eq(first_error(o, "code"), "BadState");
+    cr_assert_str_eq(first_error(o, "source"), "/request_id");
+    json_object_put(o);
+    http_reply_free(&r);
+
+    /* Another token may neither poll nor download it. */
+    cr_assert_eq(call("GET", path, NULL, fx.log_secret, &r, &o), 401);
+    json_object_put(o);
+    http_reply_free(&r);
+}
