@@ -88,7 +88,10 @@ test: deps all
 build/tree_bench: tests/bench/tree_bench.c $(call REL_OBJ,$(LIB_SRC))
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
 
-bench: deps all build/tree_bench
+build/search_bench: tests/bench/search_bench.c $(call REL_OBJ,$(LIB_SRC))
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
+
+bench: deps all build/tree_bench build/search_bench
 	@sh tests/bench/run.sh
 
 # Installs the binaries, the man page, and the server config templates filled

@@ -19,6 +19,7 @@ typedef struct app_settings {
     int publish_interval_s;      /* SALOG_PUBLISH_INTERVAL, default 60 */
     size_t max_body;             /* SALOG_MAX_BODY, default 1 MiB */
     int max_depth;               /* SALOG_MAX_DEPTH, default 32 */
+    bool search_indexing;        /* SALOG_SEARCH_INDEX=off stops the index duty (searches then scan) */
 } app_settings;
 
 typedef struct app {

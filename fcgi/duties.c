@@ -42,13 +42,13 @@ static void report(const char *duty, const salog_err *err)
     fprintf(stderr, "salog.fcgi[%d]: %s: %s\n", (int)getpid(), duty, err->count ? err->items[0].detail : "?");
 }
 
-void duties_tick(store *s, int publish_interval_s, duty_clock *clock, int64_t now_us)
+void duties_tick(store *s, int publish_interval_s, bool search_indexing, duty_clock *clock, int64_t now_us)
 {
     salog_err err;
     int64_t interval = (int64_t)publish_interval_s * 1000000;
     /* Search indexing runs behind the appends; a search also scans what is
      * not indexed yet, so a short lag is harmless. */
-    if (now_us >= clock->next_index_us) {
+    if (search_indexing && now_us >= clock->next_index_us) {
         size_t indexed = 0;
         salog_err_init(&err);
         clock->next_index_us = now_us + DUTY_INDEX_PERIOD_US;

@@ -230,7 +230,8 @@ static void *duty_thread(void *arg)
         }
         if (tick % 150 == 0)
             store_checkpoint(w->app.store);
-        duties_tick(w->app.store, w->app.settings.publish_interval_s, &clock, time_now_us());
+        duties_tick(w->app.store, w->app.settings.publish_interval_s, w->app.settings.search_indexing, &clock,
+                    time_now_us());
     }
     return NULL;
 }

@@ -194,4 +194,6 @@ void app_settings_from_env(app_settings *s)
     s->publish_interval_s = (int)env_long("SALOG_PUBLISH_INTERVAL", 60, 1, 86400);
     s->max_body = (size_t)env_long("SALOG_MAX_BODY", 1048576, 1024, 64L * 1048576);
     s->max_depth = (int)env_long("SALOG_MAX_DEPTH", 32, 2, 256);
+    const char *idx = getenv("SALOG_SEARCH_INDEX");
+    s->search_indexing = !(idx && strcmp(idx, "off") == 0);
 }

@@ -5,8 +5,11 @@
 #   floor       POST /_salog/noop — same worker, same envelope, no storage
 #   /v1/log     one event per request, durable before Success, at 1, 4, 16 connections
 #   /v2/log     100-event batches, 16 connections (events/s = requests/s x 100)
-# Then the tree bench: root / membership / consistency cost at 1,000 and
-# 1,000,000 events (tests/bench/tree_bench.c, no HTTP).
+#   /v1/log     again with SALOG_SEARCH_INDEX=off (no search indexing): the
+#               logging throughput "before the indexes existed", same run
+# Then the tree bench (root / membership / consistency at 1,000 and
+# 1,000,000 events) and the search bench (selective search and last-window
+# search at 10,000 and 1,000,000 events), both without HTTP.
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 DUR=${BENCH_SECONDS:-10}
@@ -58,10 +61,16 @@ L4=$(run log4 "$WORK/log.lua" /v1/log 4)
 L16=$(run log16 "$WORK/log.lua" /v1/log 16)
 B16=$(run batch16 "$WORK/batch.lua" /v2/log 16)
 FLOOR2=$(run floor2 "$WORK/noop.lua" /_salog/noop 16)
+# The same /v1/log load with search indexing off.
+kill "$(cat "$WORK/lighttpd.pid")"; sleep 1
+sed -i 's/"SALOG_DATA" => /"SALOG_SEARCH_INDEX" => "off", "SALOG_DATA" => /' "$WORK/lighttpd.conf"
+lighttpd -D -f "$WORK/lighttpd.conf" >> "$WORK/stderr.log" 2>&1 &
+i=0; until curl -s -o /dev/null "http://127.0.0.1:$PORT/"; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done
+L16OFF=$(run log16off "$WORK/log.lua" /v1/log 16)
 
-python3 - "$FLOOR" "$FLOOR2" "$L1" "$L4" "$L16" "$B16" <<'PY'
+python3 - "$FLOOR" "$FLOOR2" "$L1" "$L4" "$L16" "$B16" "$L16OFF" <<'PY'
 import sys
-floor, floor2, l1, l4, l16, b16 = map(float, sys.argv[1:])
+floor, floor2, l1, l4, l16, b16, l16off = map(float, sys.argv[1:])
 f = (floor + floor2) / 2
 print("bench: no-op floor %.0f req/s (before %.0f, after %.0f; the ratios use the mean)" % (f, floor, floor2))
 for name, v in (("/v1/log  1 conn ", l1), ("/v1/log  4 conns", l4), ("/v1/log 16 conns", l16)):
@@ -69,6 +78,11 @@ for name, v in (("/v1/log  1 conn ", l1), ("/v1/log  4 conns", l4), ("/v1/log 16
 print("bench: /v2/log 16 conns %8.0f req/s = %8.0f events/s   ratio to floor %.3f (events/s over floor req/s)" % (b16, b16 * 100, b16 * 100 / f))
 print("bench: target /v1/log@16 >= 0.35 x floor: %s" % ("met" if l16 / f >= 0.35 else "NOT met"))
 print("bench: target /v2/log events/s >= 3 x floor: %s" % ("met" if b16 * 100 / f >= 3 else "NOT met"))
+print("bench: /v1/log 16 conns with search indexing off %.0f req/s; with indexing on / off = %.3f (target >= 0.8: %s)"
+      % (l16off, l16 / l16off, "met" if l16 / l16off >= 0.8 else "NOT met"))
 PY
 "$TOP/bin/salog" --data "$WORK/data" verify | tail -n 2
-if [ -x "$TOP/build/tree_bench" ]; then mkdir -p "$WORK/tree"; "$TOP/build/tree_bench" "$WORK/tree"; fi
+mkdir -p "$WORK/tree" "$WORK/search"
+"$TOP/build/tree_bench" "$WORK/tree"
+rm -rf "$WORK/tree"
+"$TOP/build/search_bench" "$WORK/search" ${SEARCH_BENCH_EVENTS:-}
