@@ -372,7 +372,9 @@ static void free_ids(char **ids, size_t count)
     free(ids);
 }
 
-static int cmd_publish(const char *data_dir, int argc, char **argv)
+/* Opens the store, picks the configs (--config … or all) and runs `action`
+ * on each; exit status 1 when any action failed. */
+static int for_each_config(const char *data_dir, int argc, char **argv, int (*action)(store *, const char *))
 {
     store *s = NULL;
     char **ids = NULL;
@@ -380,60 +382,44 @@ static int cmd_publish(const char *data_dir, int argc, char **argv)
     int rc = 1;
     if (open_store(data_dir, false, &s) != 0)
         return 1;
-    if (pick_configs(s, argc, argv, &ids, &count) != 0)
-        goto out;
-    rc = 0;
-    for (size_t i = 0; i < count; i++) {
-        salog_err err;
-        salog_err_init(&err);
-        uint64_t size = 0;
-        if (auditlog_publish(s, ids[i], &size, &err) != SALOG_OK) {
-            fail_err(ids[i], &err);
-            rc = 1;
-        } else if (size) {
-            printf("%s: sealed checkpoint of size %" PRIu64 "\n", ids[i], size);
-        } else {
-            printf("%s: nothing new to seal\n", ids[i]);
-        }
+    if (pick_configs(s, argc, argv, &ids, &count) == 0) {
+        rc = 0;
+        for (size_t i = 0; i < count; i++)
+            rc |= action(s, ids[i]);
     }
-out:
     free_ids(ids, count);
     store_close(s);
     return rc;
 }
 
-static int cmd_verify(const char *data_dir, int argc, char **argv)
+static int publish_one(store *s, const char *id)
 {
-    store *s = NULL;
-    char **ids = NULL;
-    size_t count = 0;
-    int rc = 1;
-    if (open_store(data_dir, false, &s) != 0)
+    salog_err err;
+    salog_err_init(&err);
+    uint64_t size = 0;
+    if (auditlog_publish(s, id, &size, &err) != SALOG_OK)
+        return fail_err(id, &err);
+    if (size)
+        printf("%s: sealed checkpoint of size %" PRIu64 "\n", id, size);
+    else
+        printf("%s: nothing new to seal\n", id);
+    return 0;
+}
+
+static int verify_one(store *s, const char *id)
+{
+    salog_err err;
+    salog_err_init(&err);
+    uint64_t problems = 0, size = 0;
+    if (auditlog_verify(s, id, stdout, &problems, &err) != SALOG_OK)
+        return fail_err(id, &err);
+    auditlog_size(s, id, &size, &err);
+    if (problems) {
+        printf("%s: %" PRIu64 " problem(s) in %" PRIu64 " events\n", id, problems, size);
         return 1;
-    if (pick_configs(s, argc, argv, &ids, &count) != 0)
-        goto out;
-    rc = 0;
-    for (size_t i = 0; i < count; i++) {
-        salog_err err;
-        salog_err_init(&err);
-        uint64_t problems = 0, size = 0;
-        if (auditlog_verify(s, ids[i], stdout, &problems, &err) != SALOG_OK) {
-            fail_err(ids[i], &err);
-            rc = 1;
-            continue;
-        }
-        auditlog_size(s, ids[i], &size, &err);
-        if (problems) {
-            printf("%s: %" PRIu64 " problem(s) in %" PRIu64 " events\n", ids[i], problems, size);
-            rc = 1;
-        } else {
-            printf("%s: ok, %" PRIu64 " events, every leaf, root and checkpoint verified\n", ids[i], size);
-        }
     }
-out:
-    free_ids(ids, count);
-    store_close(s);
-    return rc;
+    printf("%s: ok, %" PRIu64 " events, every leaf, root and checkpoint verified\n", id, size);
+    return 0;
 }
 
 static void usage(void)
@@ -487,9 +473,9 @@ int main(int argc, char **argv)
             return cmd_token_revoke(data_dir, args[2]);
     }
     if (strcmp(cmd, "publish") == 0)
-        return become_owner(data_dir) ? 1 : cmd_publish(data_dir, n, args);
+        return become_owner(data_dir) ? 1 : for_each_config(data_dir, n, args, publish_one);
     if (strcmp(cmd, "verify") == 0)
-        return become_owner(data_dir) ? 1 : cmd_verify(data_dir, n, args);
+        return become_owner(data_dir) ? 1 : for_each_config(data_dir, n, args, verify_one);
     if (strcmp(cmd, "recover") == 0 && n == 1)
         return become_owner(data_dir) ? 1 : cmd_recover(data_dir);
     usage();

@@ -39,9 +39,21 @@ salog_status auth_require_scope(request_ctx *rc, unsigned scope)
                          "this token lacks the '%s' scope needed by this endpoint", name);
 }
 
-salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1])
+/* The stored config `id`; a missing one is ConfigNotExist at /config_id. */
+static salog_status load_config(request_ctx *rc, const char *id, sv_value **config)
+{
+    salog_status st = configs_get(rc->app->store, id, config, &rc->err);
+    if (st == SALOG_E_VALIDATION) {
+        salog_err_init(&rc->err);
+        st = salog_err_set(&rc->err, SALOG_E_VALIDATION, "ConfigNotExist", "/config_id", "no config with this id exists");
+    }
+    return st;
+}
+
+salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1], sv_value **config)
 {
     salog_status st = SALOG_OK;
+    sv_value *found = NULL;
     char **ids = NULL;
     size_t count = 0;
     sv_value *given = rc->body ? sv_object_get(rc->body, "config_id") : NULL;
@@ -53,11 +65,13 @@ salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1])
             goto out;
         }
         const char *id = given->u.s.ptr;
-        if (strlen(id) != given->u.s.len || !id_is_valid("pci_", id) || !configs_exists(rc->app->store, id)) {
+        if (strlen(id) != given->u.s.len || !id_is_valid("pci_", id)) {
             st = salog_err_set(&rc->err, SALOG_E_VALIDATION, "ConfigNotExist", "/config_id",
                                "no config with this id exists");
             goto out;
         }
+        if ((st = load_config(rc, id, &found)) != SALOG_OK)
+            goto out;
         if (!token_allows_config(&rc->token, id)) {
             st = salog_err_set(&rc->err, SALOG_E_FORBIDDEN, "ConfigNotExist", "/config_id",
                                "this token is not bound to config %s", id);
@@ -70,7 +84,11 @@ salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1])
     /* No config_id: the token's own configs, or every config for an unbound token. */
     size_t usable = 0;
     const char *only = NULL;
-    if (rc->token.config_count > 0) {
+    if (rc->token.config_count == 1 && config) {
+        /* The common case: one bound config, read once by the load below. */
+        usable = 1;
+        only = rc->token.config_ids[0];
+    } else if (rc->token.config_count > 0) {
         for (size_t i = 0; i < rc->token.config_count; i++)
             if (configs_exists(rc->app->store, rc->token.config_ids[i])) {
                 usable++;
@@ -91,7 +109,14 @@ salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1])
                            "this token can use %zu configs: give config_id", usable);
     else
         snprintf(out, ID_LEN + 1, "%s", only);
+    if (st == SALOG_OK && config)
+        st = load_config(rc, out, &found);
 out:
+    if (st == SALOG_OK && config) {
+        *config = found;
+        found = NULL;
+    }
+    sv_free(found);
     for (size_t i = 0; i < count; i++)
         free(ids[i]);
     free(ids);

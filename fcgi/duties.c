@@ -42,7 +42,13 @@ static void report(const char *duty, const salog_err *err)
     fprintf(stderr, "salog.fcgi[%d]: %s: %s\n", (int)getpid(), duty, err->count ? err->items[0].detail : "?");
 }
 
-void duties_tick(store *s, int publish_interval_s, bool search_indexing, duty_clock *clock, int64_t now_us)
+static bool stop_requested(void *ctx)
+{
+    return atomic_load((const atomic_bool *)ctx);
+}
+
+void duties_tick(store *s, int publish_interval_s, bool search_indexing, const atomic_bool *stopping,
+                 duty_clock *clock, int64_t now_us)
 {
     salog_err err;
     int64_t interval = (int64_t)publish_interval_s * 1000000;
@@ -61,7 +67,7 @@ void duties_tick(store *s, int publish_interval_s, bool search_indexing, duty_cl
         salog_err_init(&err);
         clock->next_export_us = now_us + DUTY_EXPORT_PERIOD_US;
         if (lease_acquire(s, "export", now_us, 60 * DUTY_EXPORT_PERIOD_US) &&
-            exports_run_pending(s, 1, "", &ran, &err) != SALOG_OK)
+            exports_run_pending(s, 1, stop_requested, (void *)stopping, &ran, &err) != SALOG_OK)
             report("export", &err);
     }
     if (now_us >= clock->next_expire_us) {
@@ -74,6 +80,9 @@ void duties_tick(store *s, int publish_interval_s, bool search_indexing, duty_cl
             salog_err_init(&err);
             if (downloads_expire(s, now_us, &removed, &err) != SALOG_OK)
                 report("expire downloads", &err);
+            salog_err_init(&err);
+            if (requests_expire(s, now_us, &removed, &err) != SALOG_OK)
+                report("expire async results", &err);
         }
     }
     if (now_us < clock->next_publish_us)

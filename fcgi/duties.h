@@ -4,6 +4,7 @@
 #ifndef SALOG_DUTIES_H
 #define SALOG_DUTIES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,7 +23,10 @@ typedef struct duty_clock {
 } duty_clock;
 
 /* Called about every 200 ms from the duty thread; runs what is due. */
-void duties_tick(store *s, int publish_interval_s, bool search_indexing, duty_clock *clock, int64_t now_us);
+/* `stopping` is the worker's stop flag: long duties (exports) check it
+ * between chunks so that a shutdown never waits for them. */
+void duties_tick(store *s, int publish_interval_s, bool search_indexing, const atomic_bool *stopping,
+                 duty_clock *clock, int64_t now_us);
 
 /* Seals a checkpoint for every config whose tree grew; returns the number
  * sealed, or -1 on a storage error (reported on stderr). */

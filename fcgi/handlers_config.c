@@ -204,9 +204,7 @@ salog_status handle_schema(request_ctx *rc, sv_value **result)
     sv_value *config = NULL;
     salog_status st = fields_only(rc, rc->body, "", allowed);
     if (st == SALOG_OK)
-        st = auth_resolve_config(rc, config_id);
-    if (st == SALOG_OK)
-        st = configs_get(rc->app->store, config_id, &config, &rc->err);
+        st = auth_resolve_config(rc, config_id, &config);
     if (st != SALOG_OK)
         return st;
     sv_value *schema = sv_object_get(config, "schema");

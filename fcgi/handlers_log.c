@@ -21,7 +21,6 @@
 #define SIGNATURE_MAX_LEN 256
 #define PUBLIC_KEY_MAX_LEN 1024
 #define V2_MAX_EVENTS 1000
-#define ASYNC_TTL_MINS 60
 
 static salog_status oom(request_ctx *rc)
 {
@@ -50,9 +49,7 @@ static void prepared_clear(prepared_event *p)
 /* The config a logging request writes to, checked to suit logging. */
 static salog_status log_config(request_ctx *rc, char config_id[ID_LEN + 1], sv_value **config)
 {
-    salog_status st = auth_resolve_config(rc, config_id);
-    if (st == SALOG_OK)
-        st = configs_get(rc->app->store, config_id, config, &rc->err);
+    salog_status st = auth_resolve_config(rc, config_id, config);
     if (st != SALOG_OK)
         return st;
     sv_value *schema = sv_object_get(*config, "schema");
@@ -216,8 +213,9 @@ salog_status handle_log_v1(request_ctx *rc, sv_value **result)
         goto out;
     }
     if (verbose) {
+        /* The append returned the root of its own size: proofs use that size,
+         * whatever concurrent appends did since. */
         uint64_t index = appended.items[0].leaf_index, size = index + 1;
-        uint8_t root[MERKLE_HASH_LEN];
         char *proof = NULL;
         sv_value *env = appended.items[0].envelope;
         appended.items[0].envelope = NULL;
@@ -225,10 +223,9 @@ salog_status handle_log_v1(request_ctx *rc, sv_value **result)
             st = oom(rc);
             goto out;
         }
-        if ((st = auditlog_root(rc->app->store, config_id, size, root, &rc->err)) != SALOG_OK ||
-            (st = auditlog_membership_proof(rc->app->store, config_id, index, size, &proof, &rc->err)) != SALOG_OK)
+        if ((st = auditlog_membership_proof(rc->app->store, config_id, index, size, &proof, &rc->err)) != SALOG_OK)
             goto out;
-        int bad = set_hex(res, "unpublished_root", root) | sv_object_set_str(res, "membership_proof", proof);
+        int bad = set_hex(res, "unpublished_root", appended.root) | sv_object_set_str(res, "membership_proof", proof);
         free(proof);
         if (bad) {
             st = oom(rc);
@@ -260,8 +257,8 @@ out:
     return st;
 }
 
-/* /v2/log and /v2/log_async share everything up to the reply. */
-static salog_status log_v2(request_ctx *rc, sv_value **result)
+/* /v2/log; /v2/log_async shares everything up to the reply. */
+salog_status handle_log_v2(request_ctx *rc, sv_value **result)
 {
     static const char *const allowed[] = {"events", "verbose", NULL};
     static const char *const item_allowed[] = {"event", "signature", "public_key", NULL};
@@ -357,17 +354,12 @@ out:
     return st;
 }
 
-salog_status handle_log_v2(request_ctx *rc, sv_value **result)
-{
-    return log_v2(rc, result);
-}
-
 /* 202 only once the events are as durable as /v2/log makes them (I.5); the
  * poll replays the /v2/log reply under the same request id. */
 salog_status handle_log_async(request_ctx *rc, sv_value **result)
 {
-    sv_value *sync_result = NULL, *stored = NULL, *res = NULL;
-    salog_status st = log_v2(rc, &sync_result);
+    sv_value *sync_result = NULL, *stored = NULL;
+    salog_status st = handle_log_v2(rc, &sync_result);
     if (st != SALOG_OK)
         return st;
     stored = envelope_build(&rc->env, "Success", rc->summary, sync_result);
@@ -378,20 +370,7 @@ salog_status handle_log_async(request_ctx *rc, sv_value **result)
     sv_free(stored);
     if (st != SALOG_OK)
         return st;
-    char base[512], location[700];
-    http_base_url(rc->req, base, sizeof base);
-    snprintf(location, sizeof location, "%s/request/%s", base, rc->env.request_id);
-    res = sv_object();
-    if (!res || sv_object_set_int(res, "ttl_mins", ASYNC_TTL_MINS) || sv_object_set_int(res, "retry_counter", 0) ||
-        sv_object_set_str(res, "location", location)) {
-        sv_free(res);
-        return oom(rc);
-    }
-    rc->success_http = 202;
-    rc->success_status = "Accepted";
-    snprintf(rc->summary, sizeof rc->summary, "Accepted");
-    *result = res;
-    return SALOG_OK;
+    return accepted_result(rc, rc->env.request_id, result);
 }
 
 /* An export job (I.5): 202 with the Accepted shape until the background duty
@@ -416,25 +395,12 @@ static salog_status poll_export(request_ctx *rc, const char *id, sv_value **resu
         return st;
     }
     free(detail);
-    sv_value *res = sv_object();
-    if (!res)
+    if (state == EXPORT_PENDING)
+        return accepted_result(rc, id, result);
+    *result = sv_object();
+    if (!*result)
         return oom(rc);
-    if (state == EXPORT_PENDING) {
-        char base[512], location[700];
-        http_base_url(rc->req, base, sizeof base);
-        snprintf(location, sizeof location, "%s/request/%s", base, id);
-        if (sv_object_set_int(res, "ttl_mins", ASYNC_TTL_MINS) || sv_object_set_int(res, "retry_counter", 0) ||
-            sv_object_set_str(res, "location", location)) {
-            sv_free(res);
-            return oom(rc);
-        }
-        rc->success_http = 202;
-        rc->success_status = "Accepted";
-        snprintf(rc->summary, sizeof rc->summary, "Accepted");
-    } else {
-        snprintf(rc->summary, sizeof rc->summary, "Export finished");
-    }
-    *result = res;
+    snprintf(rc->summary, sizeof rc->summary, "Export finished");
     return SALOG_OK;
 }
 
@@ -458,6 +424,7 @@ salog_status handle_request_poll(request_ctx *rc, sv_value **result)
         return salog_err_set(&rc->err, SALOG_E_UNAUTHORIZED, "Unauthorized", "/",
                              "this request was made with another token");
     }
+    snprintf(rc->env.request_id, sizeof rc->env.request_id, "%s", id); /* x-request-id of the original */
     rc->raw_document = true;
     rc->success_http = http;
     return SALOG_OK;
@@ -477,7 +444,7 @@ salog_status handle_root(request_ctx *rc, sv_value **result)
     if (has_k && k < 1)
         return salog_err_set(&rc->err, SALOG_E_VALIDATION, "NotWithinRange", "/tree_size",
                              "'tree_size' must be at least 1");
-    if ((st = auth_resolve_config(rc, config_id)) != SALOG_OK)
+    if ((st = auth_resolve_config(rc, config_id, NULL)) != SALOG_OK)
         return st;
     if ((st = auditlog_latest_checkpoint(rc->app->store, config_id, &latest, &rc->err)) != SALOG_OK)
         goto out;
@@ -494,12 +461,16 @@ salog_status handle_root(request_ctx *rc, sv_value **result)
     if ((st = search_root_object(rc->app->store, config_id, (uint64_t)k, base, &root, &rc->err)) != SALOG_OK)
         goto out;
     res = sv_object();
-    if (!res || sv_object_set(res, "data", root)) {
-        root = NULL;
+    if (!res) {
         st = oom(rc);
         goto out;
     }
+    int bad = sv_object_set(res, "data", root); /* takes root, even on failure */
     root = NULL;
+    if (bad) {
+        st = oom(rc);
+        goto out;
+    }
     snprintf(rc->summary, sizeof rc->summary, "Root of tree size %" PRId64, k);
     *result = res;
     res = NULL;
@@ -559,7 +530,7 @@ salog_status handle_log_stream(request_ctx *rc, sv_value **result)
 {
     char config_id[ID_LEN + 1];
     (void)result;
-    salog_status st = auth_resolve_config(rc, config_id);
+    salog_status st = auth_resolve_config(rc, config_id, NULL);
     if (st != SALOG_OK)
         return st;
     return salog_err_set(&rc->err, SALOG_E_INVALID_SCHEMA, "InvalidSchema", "/config_id",

@@ -108,9 +108,7 @@ static salog_status order_member(request_ctx *rc, bool *descending)
 static salog_status search_config(request_ctx *rc, char config_id[ID_LEN + 1], sv_value **config,
                                   const sv_value **schema, int64_t *ttl_us)
 {
-    salog_status st = auth_resolve_config(rc, config_id);
-    if (st == SALOG_OK)
-        st = configs_get(rc->app->store, config_id, config, &rc->err);
+    salog_status st = auth_resolve_config(rc, config_id, config);
     if (st != SALOG_OK)
         return st;
     *schema = sv_object_get(*config, "schema");
@@ -139,8 +137,10 @@ static salog_status page_result(request_ctx *rc, const search_result_set *rs, bo
         bad |= sv_object_set_str(res, "id", rs->id) | sv_object_set_str(res, "expires_at", expires);
     }
     bad = bad || sv_object_set_int(res, "count", (int64_t)rs->count);
-    bad = bad || sv_object_set(res, "events", ev.events);
-    ev.events = NULL;
+    if (!bad) {
+        bad = sv_object_set(res, "events", ev.events); /* takes the events, even on failure */
+        ev.events = NULL;
+    }
     if (!bad && ev.root) {
         bad = sv_object_set(res, "root", ev.root);
         ev.root = NULL;
@@ -216,11 +216,17 @@ static salog_status owned_result_set(request_ctx *rc, const char *id, const char
 {
     if (!id_is_valid("pas_", id))
         return salog_err_set(&rc->err, SALOG_E_VALIDATION, "DoesNotExist", src, "no result set with this id");
-    salog_status st = search_results_page(rc->app->store, id, offset, limit, rs, &rc->err);
+    /* Whose is it? Asked first, so that another token learns nothing (not even the count). */
+    salog_status st = search_results_page(rc->app->store, id, 0, 1, rs, &rc->err);
+    if (st == SALOG_E_VALIDATION || (st == SALOG_OK && strcmp(rs->owner_token_id, rc->token.id) != 0)) {
+        salog_err_init(&rc->err);
+        return salog_err_set(&rc->err, SALOG_E_VALIDATION, "DoesNotExist", src, "no result set with this id");
+    }
     if (st != SALOG_OK)
         return st;
-    if (strcmp(rs->owner_token_id, rc->token.id) != 0)
-        return salog_err_set(&rc->err, SALOG_E_VALIDATION, "DoesNotExist", src, "no result set with this id");
+    search_result_set_clear(rs);
+    if ((st = search_results_page(rc->app->store, id, offset, limit, rs, &rc->err)) != SALOG_OK)
+        return st;
     const sv_value *asserted = NULL;
     if ((st = restriction_member(rc, "assert_search_restriction", &asserted)) != SALOG_OK)
         return st;
@@ -406,25 +412,13 @@ salog_status handle_export(request_ctx *rc, sv_value **result)
     job.verbose = verbose;
     job.token_restriction = rc->token.restrictions; /* borrowed: not cleared below */
     job.expires_us = now + ttl;
+    http_base_url(rc->req, job.base_url, sizeof job.base_url);
     st = exports_enqueue(rc->app->store, &job, &rc->err);
     job.token_restriction = NULL;
     if (st != SALOG_OK)
         goto out;
     /* 202 at once; the poll answers 202 until the duty has run the job. */
-    char base[512], location[700];
-    http_base_url(rc->req, base, sizeof base);
-    snprintf(location, sizeof location, "%s/request/%s", base, rc->env.request_id);
-    sv_value *res = sv_object();
-    if (!res || sv_object_set_int(res, "ttl_mins", ttl / 60000000) || sv_object_set_int(res, "retry_counter", 0) ||
-        sv_object_set_str(res, "location", location)) {
-        sv_free(res);
-        st = oom(rc);
-        goto out;
-    }
-    rc->success_http = 202;
-    rc->success_status = "Accepted";
-    snprintf(rc->summary, sizeof rc->summary, "Accepted");
-    *result = res;
+    st = accepted_result(rc, rc->env.request_id, result);
 out:
     sv_free(config);
     return st;

@@ -15,8 +15,9 @@ void http_reply_init(http_reply *r)
 void http_reply_free(http_reply *r)
 {
     sbuf_free(&r->body);
-    free(r->file_path);
-    r->file_path = NULL;
+    if (r->file)
+        fclose(r->file);
+    r->file = NULL;
 }
 
 static bool media_is_msgpack(const char *p, size_t n)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "codec/codec.h"
 
@@ -20,7 +21,8 @@ typedef struct http_request {
     bool has_content_length;
     size_t content_length;     /* declared length */
     const char *body;          /* body bytes (NULL when not read) */
-    size_t body_len;
+    size_t body_len;           /* bytes actually read: less than content_length if the peer stopped */
+    bool body_unreadable;      /* no memory to read it into */
 } http_request;
 
 typedef struct http_reply {
@@ -29,7 +31,8 @@ typedef struct http_reply {
     char request_id[40];       /* for the x-request-id header, "" when none */
     char extra_headers[512];   /* "Name: value\r\n"…, may be empty */
     sbuf body;
-    char *file_path;           /* owned: when set, the file's bytes are the body */
+    FILE *file;                /* owned: when set, its bytes (file_size of them) are the body */
+    long long file_size;
 } http_reply;
 
 void http_reply_init(http_reply *r);

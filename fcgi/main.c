@@ -101,35 +101,26 @@ static void drain_input(FCGX_Request *r)
     }
 }
 
-/* A download: the file's bytes, streamed, after the headers. */
+/* A download: the headers, then the already opened file, streamed. */
 static void write_file_reply(FCGX_Request *r, const http_reply *reply)
 {
     char head[1024], buf[65536];
-    FILE *f = fopen(reply->file_path, "rb");
-    struct stat sb;
-    if (!f || fstat(fileno(f), &sb) != 0) {
-        static const char gone[] = "Status: 404 Not Found\r\nContent-Type: application/json\r\n\r\n"
-                                   "{\"status\":\"NotFound\"}";
-        if (f)
-            fclose(f);
-        FCGX_PutStr(gone, (int)sizeof gone - 1, r->out);
-        return;
-    }
     int n = snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n%s%s%s%s\r\n",
-                     reply->content_type, (long long)sb.st_size, reply->request_id[0] ? "x-request-id: " : "",
+                     reply->content_type, reply->file_size, reply->request_id[0] ? "x-request-id: " : "",
                      reply->request_id, reply->request_id[0] ? "\r\n" : "", reply->extra_headers);
+    if (n < 0 || (size_t)n >= sizeof head)
+        return;
     FCGX_PutStr(head, n, r->out);
     size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+    while ((got = fread(buf, 1, sizeof buf, reply->file)) > 0)
         if (FCGX_PutStr(buf, (int)got, r->out) < 0)
             break;
-    fclose(f);
 }
 
 static void write_reply(FCGX_Request *r, const http_reply *reply)
 {
     char head[1024];
-    if (reply->file_path) {
+    if (reply->file) {
         write_file_reply(r, reply);
         return;
     }
@@ -172,6 +163,7 @@ static void serve_one(worker *w, FCGX_Request *r)
     if (req.has_content_length && req.content_length > 0 && req.content_length <= a->settings.max_body) {
         body = read_body(r, req.content_length, &req.body_len);
         req.body = body;
+        req.body_unreadable = body == NULL;
     }
     drain_input(r);
     app_handle(a, &req, &reply);
@@ -230,8 +222,8 @@ static void *duty_thread(void *arg)
         }
         if (tick % 150 == 0)
             store_checkpoint(w->app.store);
-        duties_tick(w->app.store, w->app.settings.publish_interval_s, w->app.settings.search_indexing, &clock,
-                    time_now_us());
+        duties_tick(w->app.store, w->app.settings.publish_interval_s, w->app.settings.search_indexing, &w->stopping,
+                    &clock, time_now_us());
     }
     return NULL;
 }

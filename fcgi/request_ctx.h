@@ -37,8 +37,9 @@ salog_status auth_authenticate(request_ctx *rc);
 /* 403 Unauthorized / MissingScope unless the token has `scope` (admin has all). */
 salog_status auth_require_scope(request_ctx *rc, unsigned scope);
 /* Resolves the config a request acts on (API.md I.2, II §6.4) from the
- * body's optional config_id and the token's bindings; out gets the id. */
-salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1]);
+ * body's optional config_id and the token's bindings; out gets the id and,
+ * when `config` is not NULL, *config the stored config (caller frees). */
+salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1], sv_value **config);
 
 /* Request member helpers: wrong type → the vocabulary's Invalid* code at
  * "/<key>"; missing required → FieldRequired. `present` may be NULL. */
@@ -48,6 +49,13 @@ salog_status field_string(request_ctx *rc, const sv_value *obj, const char *key,
 salog_status field_int(request_ctx *rc, const sv_value *obj, const char *key, bool required,
                        int64_t *out, bool *present);
 salog_status field_bool(request_ctx *rc, const sv_value *obj, const char *key, bool *out, bool *present);
+
+/* Async results are kept this long (API.md I.5); polls say so. */
+#define ASYNC_TTL_MINS 60
+
+/* Fills the 202 Accepted result {ttl_mins, retry_counter, location} for
+ * request_id and marks the reply 202 / Accepted. */
+salog_status accepted_result(request_ctx *rc, const char *request_id, sv_value **result);
 
 /* Handlers, by room. */
 salog_status handle_config_get(request_ctx *rc, sv_value **result);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "codec/timefmt.h"
 #include "fcgi/request_ctx.h"
@@ -78,6 +79,11 @@ static salog_status decode_body(request_ctx *rc)
 {
     const http_request *req = rc->req;
     app_settings *s = &rc->app->settings;
+    if (req->body_unreadable)
+        return salog_err_set(&rc->err, SALOG_E_INTERNAL, "InternalError", "/", "out of memory reading the body");
+    if (req->body && req->body_len < req->content_length)
+        return salog_err_set(&rc->err, SALOG_E_VALIDATION, "BadFormat", "/",
+                             "the body ended after %zu of its %zu bytes", req->body_len, req->content_length);
     if (!req->body || req->body_len == 0)
         return salog_err_set(&rc->err, SALOG_E_VALIDATION, "BadFormat", "/",
                              "empty body: send a JSON object (at least {})");
@@ -91,6 +97,26 @@ static salog_status decode_body(request_ctx *rc)
     if (rc->body->type != SV_OBJECT)
         return salog_err_set(&rc->err, SALOG_E_VALIDATION, "InvalidObject", "/",
                              "the body must be an object, not %s", sv_type_name(rc->body->type));
+    return SALOG_OK;
+}
+
+/* A download reply: the file, opened now, with its headers. */
+static salog_status open_download(request_ctx *rc, http_reply *reply)
+{
+    struct stat sb;
+    FILE *f = fopen(rc->file_path, "rb");
+    if (!f || fstat(fileno(f), &sb) != 0) {
+        if (f)
+            fclose(f);
+        return salog_err_set(&rc->err, SALOG_E_NOT_FOUND, "NotFound", "/", "no such download");
+    }
+    reply->http_status = 200;
+    reply->content_type = "application/gzip";
+    reply->file = f;
+    reply->file_size = (long long)sb.st_size;
+    snprintf(reply->request_id, sizeof reply->request_id, "%s", rc->env.request_id);
+    snprintf(reply->extra_headers, sizeof reply->extra_headers,
+             "Content-Disposition: attachment; filename=\"%s\"\r\n", rc->file_name);
     return SALOG_OK;
 }
 
@@ -144,14 +170,12 @@ void app_handle(app *a, const http_request *req, http_reply *reply)
         goto out;
     st = r->fn(&rc, &result);
 out:
+    /* Opened here, so that a file gone since its lookup is a NotFound envelope. */
+    if (st == SALOG_OK && rc.file_path && (st = open_download(&rc, reply)) != SALOG_OK) {
+        sv_free(result);
+        result = NULL;
+    }
     if (st == SALOG_OK && rc.file_path) {
-        reply->http_status = 200;
-        reply->content_type = "application/gzip";
-        reply->file_path = rc.file_path;
-        rc.file_path = NULL;
-        snprintf(reply->request_id, sizeof reply->request_id, "%s", rc.env.request_id);
-        snprintf(reply->extra_headers, sizeof reply->extra_headers,
-                 "Content-Disposition: attachment; filename=\"%s\"\r\n", rc.file_name);
         sv_free(result);
     } else if (st == SALOG_OK && rc.raw_document) {
         envelope_write_document(reply, &rc.env, rc.success_http, result);

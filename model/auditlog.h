@@ -111,6 +111,8 @@ salog_status requests_put(store *s, const char *request_id, const char *token_id
                           const sv_value *envelope, int64_t expires_us, salog_err *err);
 salog_status requests_get(store *s, const char *request_id, char token_id[ID_LEN + 1], int *http_status,
                           sv_value **envelope, salog_err *err);
+/* Background duty: deletes expired async results; *removed gets the count. */
+salog_status requests_expire(store *s, int64_t now_us, size_t *removed, salog_err *err);
 
 /* Background duty leases (I.4): true when this process holds `duty` now
  * (acquired, renewed, or taken over from a dead or expired holder). */

@@ -807,6 +807,7 @@ salog_status exports_enqueue(store *s, const export_job *job, salog_err *err)
         sv_object_set_str(rec, "order_by", job->order_by[0] ? job->order_by : "received_at") ||
         sv_object_set_bool(rec, "verbose", job->verbose) ||
         sv_object_set_int(rec, "expires_at_us", job->expires_us) ||
+        sv_object_set_str(rec, "base_url", job->base_url) ||
         sv_object_set_int(rec, "created_at_us", time_now_us())) {
         st = ex_oom(err);
         goto out;
@@ -1089,7 +1090,10 @@ static bool ex_schema_has_field(const sv_value *schema, const char *id)
 }
 
 /* Writes the job's download; *token gets it. */
-static salog_status ex_write_export(store *s, const export_job *job, const char *base_url,
+/* Returned by ex_write_export when the worker is stopping mid-export. */
+#define EX_STOPPED SALOG_E_UNAVAILABLE
+
+static salog_status ex_write_export(store *s, const export_job *job, export_should_stop should_stop, void *stop_ctx,
                                    char token[DOWNLOAD_TOKEN_LEN + 1], salog_err *err)
 {
     sv_value *config = NULL;
@@ -1130,7 +1134,11 @@ static salog_status ex_write_export(store *s, const export_job *job, const char 
     for (size_t off = 0; off < sel.count; off += EXPORT_CHUNK) {
         size_t k = sel.count - off < EXPORT_CHUNK ? sel.count - off : EXPORT_CHUNK;
         search_events chunk;
-        if ((st = search_events_build(s, job->config_id, sel.indexes + off, k, job->verbose, base_url, &chunk,
+        if (should_stop && should_stop(stop_ctx)) {
+            st = EX_STOPPED;
+            goto out;
+        }
+        if ((st = search_events_build(s, job->config_id, sel.indexes + off, k, job->verbose, job->base_url, &chunk,
                                       err)) != SALOG_OK)
             goto out;
         st = dl_writer_add(&w, chunk.events, err);
@@ -1168,6 +1176,8 @@ static int ex_job_from_record(const char *request_id, const sv_value *rec, expor
     job->descending = ex_bool_member(rec, "descending");
     job->verbose = ex_bool_member(rec, "verbose");
     job->expires_us = ex_int_member(rec, "expires_at_us", 0);
+    const char *base = sv_object_get_str(rec, "base_url");
+    snprintf(job->base_url, sizeof job->base_url, "%s", base ? base : "");
     const sv_value *r = sv_object_get(rec, "token_restriction");
     if (r && !(job->token_restriction = sv_clone(r)))
         return ENOMEM;
@@ -1283,12 +1293,14 @@ out:
 /* Runs one claimed job and records its outcome. Returns an error only for
  * storage failures (the job's own failure is recorded in it). */
 static salog_status ex_run_claimed(store *s, const char *key, const char *claim, const export_job *job,
-                                   const char *base_url, salog_err *err)
+                                   export_should_stop should_stop, void *stop_ctx, salog_err *err)
 {
     char token[DOWNLOAD_TOKEN_LEN + 1] = "";
     salog_err jerr;
     salog_err_init(&jerr);
-    salog_status st = ex_write_export(s, job, base_url, token, &jerr);
+    salog_status st = ex_write_export(s, job, should_stop, stop_ctx, token, &jerr);
+    if (st == EX_STOPPED)
+        return SALOG_OK; /* left claimed: taken over once this process is gone */
     if (st == SALOG_E_RUNRECOVERY) {
         /* The worker exits; the job is taken over once it is gone. */
         *err = jerr;
@@ -1346,7 +1358,8 @@ static int ex_expire_txn(store *s, DB_TXN *txn, void *vctx)
     return ret == DB_NOTFOUND ? 0 : ret;
 }
 
-salog_status exports_run_pending(store *s, size_t max_jobs, const char *base_url, size_t *ran, salog_err *err)
+salog_status exports_run_pending(store *s, size_t max_jobs, export_should_stop should_stop, void *stop_ctx,
+                                 size_t *ran, salog_err *err)
 {
     ex_records recs;
     ex_candidate *cands = NULL;
@@ -1391,7 +1404,7 @@ salog_status exports_run_pending(store *s, size_t max_jobs, const char *base_url
         }
         if (!c.claimed)
             continue; /* another worker has it */
-        st = ex_run_claimed(s, c.key, c.claim, &c.job, base_url ? base_url : "", err);
+        st = ex_run_claimed(s, c.key, c.claim, &c.job, should_stop, stop_ctx, err);
         export_job_clear(&c.job);
         if (st != SALOG_OK)
             goto out;

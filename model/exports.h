@@ -56,6 +56,7 @@ typedef struct export_job {
     bool verbose;
     sv_value *token_restriction;     /* owned copy or NULL: {field: [values]} */
     int64_t expires_us;              /* when the job and its download are forgotten */
+    char base_url[512];              /* "http(s)://host[/prefix]" of the request, for checkpoint urls */
 } export_job;
 
 void export_job_clear(export_job *j);
@@ -72,8 +73,15 @@ salog_status exports_status(store *s, const char *request_id, export_state *stat
                             char token_id[ID_LEN + 1], char download_token[DOWNLOAD_TOKEN_LEN + 1],
                             char **detail, salog_err *err);
 
-/* Background duty: runs up to max_jobs pending jobs. base_url is used for
- * the checkpoint urls in verbose events. *ran gets the count. */
-salog_status exports_run_pending(store *s, size_t max_jobs, const char *base_url, size_t *ran, salog_err *err);
+/* Asked between chunks of a running export: true when the worker is
+ * stopping. The job is then left claimed by this process and taken over
+ * once the process is gone, so a shutdown never waits for an export. */
+typedef bool (*export_should_stop)(void *ctx);
+
+/* Background duty: runs up to max_jobs pending jobs. Checkpoint urls in
+ * verbose events use each job's base_url. should_stop may be NULL. *ran
+ * gets the count. */
+salog_status exports_run_pending(store *s, size_t max_jobs, export_should_stop should_stop, void *stop_ctx,
+                                 size_t *ran, salog_err *err);
 
 #endif

@@ -64,7 +64,9 @@ bool lease_acquire(store *s, const char *duty, int64_t now_us, int64_t ttl_us)
     lease_ctx c = {.duty = duty, .now_us = now_us, .ttl_us = ttl_us};
     if (!s || !duty || ttl_us <= 0)
         return false;
-    int ret = store_txn_run(s, lease_txn, &c);
+    /* A lease lost in a crash is harmless (it is taken over when it
+     * expires), so it need not cost a synchronous flush every tick. */
+    int ret = store_txn_run_flags(s, lease_txn, &c, DB_TXN_NOSYNC);
     if (ret != 0) {
         salog_err err;
         salog_err_init(&err);

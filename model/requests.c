@@ -85,3 +85,71 @@ out:
     sv_free(rec);
     return st;
 }
+
+typedef struct rq_expired {
+    int64_t now_us;
+    char **ids;
+    size_t count, cap;
+} rq_expired;
+
+/* Collects the ids of expired (or unreadable) results; deleting happens
+ * after the scan, outside its cursor. */
+static int rq_collect_expired(const void *key, size_t key_len, const void *val, size_t val_len, void *vctx)
+{
+    rq_expired *c = vctx;
+    sv_value *rec = NULL;
+    salog_err ignore;
+    salog_err_init(&ignore);
+    bool expired = true;
+    if (codec_json_decode(&rec, val, val_len, STORE_JSON_MAX_DEPTH, &ignore) == SALOG_OK) {
+        const sv_value *exp = sv_object_get(rec, "expires_at_us");
+        expired = !sv_is(exp, SV_INT) || exp->u.i <= c->now_us;
+    }
+    sv_free(rec);
+    if (!expired)
+        return 0;
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        char **grown = realloc(c->ids, cap * sizeof *grown);
+        if (!grown)
+            return ENOMEM;
+        c->ids = grown;
+        c->cap = cap;
+    }
+    char *id = strndup(key, key_len);
+    if (!id)
+        return ENOMEM;
+    c->ids[c->count++] = id;
+    return 0;
+}
+
+static int rq_delete_txn(store *s, DB_TXN *txn, void *vctx)
+{
+    const char *id = vctx;
+    int ret = store_del(s->requests, txn, id, strlen(id));
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+salog_status requests_expire(store *s, int64_t now_us, size_t *removed, salog_err *err)
+{
+    rq_expired c = {.now_us = now_us};
+    salog_status st = SALOG_OK;
+    *removed = 0;
+    int ret = store_scan(s->requests, NULL, rq_collect_expired, &c);
+    if (ret != 0) {
+        st = store_db_error(s, ret, "scanning async results", err);
+        goto out;
+    }
+    for (size_t i = 0; i < c.count; i++) {
+        if ((ret = store_txn_run(s, rq_delete_txn, c.ids[i])) != 0) {
+            st = store_db_error(s, ret, "deleting an expired async result", err);
+            goto out;
+        }
+        (*removed)++;
+    }
+out:
+    for (size_t i = 0; i < c.count; i++)
+        free(c.ids[i]);
+    free(c.ids);
+    return st;
+}

@@ -83,11 +83,18 @@ salog_status search_events_build(store *s, const char *config_id, const uint64_t
     if (!out->events)
         return oom(err);
     /* One view of the tree for the whole reply: the sizes are read once. */
-    salog_err ignore;
-    salog_err_init(&ignore);
-    if (auditlog_latest_checkpoint(s, config_id, &latest, &ignore) == SALOG_OK)
+    /* No checkpoint yet is normal (nothing is published); any other failure is not. */
+    salog_err cp_err;
+    salog_err_init(&cp_err);
+    st = auditlog_latest_checkpoint(s, config_id, &latest, &cp_err);
+    if (st == SALOG_OK)
         published_size = int_member(latest, "size");
     sv_free(latest);
+    if (st != SALOG_OK && st != SALOG_E_TREE_NOT_FOUND) {
+        *err = cp_err;
+        goto out;
+    }
+    st = SALOG_OK;
     if ((st = auditlog_size(s, config_id, &current_size, err)) != SALOG_OK)
         goto out;
     if (verbose) {

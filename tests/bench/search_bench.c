@@ -1,8 +1,10 @@
 /* Search cost at 10,000 and 1,000,000 events (not part of make test).
- * Events: actor user-<i % (n/20, at most 50000)> (20 events per actor in
- * both logs), action read|write|login|delete, message "event <i>".
- *   selective  `actor:user-12345` (0 matches at 10k, 20 at 1M) and
- *              `actor=user-345` (20 matches in both), first page of 20,
+ * Events: actor user-<i % (n/20, at most 50000)>-a (20 events per actor in
+ * both logs; the "-a" ends the number, so a contains-search for one actor
+ * does not also match user-3450-a…), action read|write|login|delete,
+ * message "event <i>".
+ *   selective  `actor:user-345-a` (contains) and `actor=user-345-a`
+ *              (equals), 20 matches in both logs, first page of 20,
  *              max_results 10000: index seeks, so the cost must not grow
  *              with the log (target ratio <= 5);
  *   last 10k   `""` and `action:read` over the last 10,000 events of the
@@ -122,7 +124,7 @@ static int sb_build(sb_log *l, const char *dir, size_t count)
             char buf[64];
             size_t i = b + k;
             evs[k] = sv_object();
-            snprintf(buf, sizeof buf, "user-%zu", i % l->actors);
+            snprintf(buf, sizeof buf, "user-%zu-a", i % l->actors);
             sv_object_set_str(evs[k], "actor", buf);
             sv_object_set_str(evs[k], "action", sb_actions[i % 4]);
             snprintf(buf, sizeof buf, "event %zu", i);
@@ -209,8 +211,8 @@ typedef struct sb_fig {
 static int sb_measure(sb_log *l, bool window, sb_fig figs[4])
 {
     int64_t start = window ? sb_received_at(l, l->size - SB_WINDOW) : 0;
-    if (sb_time(l, "actor:user-12345", 0, SEARCH_MAX_RESULTS, &figs[0].ms, &figs[0].count, &figs[0].loaded) != 0 ||
-        sb_time(l, "actor=user-345", 0, SEARCH_MAX_RESULTS, &figs[1].ms, &figs[1].count, &figs[1].loaded) != 0 ||
+    if (sb_time(l, "actor:user-345-a", 0, SEARCH_MAX_RESULTS, &figs[0].ms, &figs[0].count, &figs[0].loaded) != 0 ||
+        sb_time(l, "actor=user-345-a", 0, SEARCH_MAX_RESULTS, &figs[1].ms, &figs[1].count, &figs[1].loaded) != 0 ||
         sb_time(l, "", start, SEARCH_MAX_RESULTS, &figs[2].ms, &figs[2].count, &figs[2].loaded) != 0 ||
         sb_time(l, "action:read", start, SEARCH_MAX_RESULTS, &figs[3].ms, &figs[3].count, &figs[3].loaded) != 0)
         return -1;
@@ -243,7 +245,7 @@ int main(int argc, char **argv)
     store_close(l.s);
     sv_free(l.schema);
 
-    static const char *const names[] = {"selective actor:user-12345", "selective actor=user-345",
+    static const char *const names[] = {"selective actor:user-345-a", "selective actor=user-345-a",
                                         "last 10k events, query \"\"", "last 10k events, action:read"};
     static const double targets[] = {5, 5, 2, 2};
     for (int k = 0; k < 4; k++) {

@@ -9,16 +9,26 @@ MARK="tamper target 7f3a"
 if ! "$ADMIN" --data "$DATA" verify > "$DATA/../verify-before.out" 2>&1; then
     echo "tamper: verify failed before tampering:"; cat "$DATA/../verify-before.out"; exit 1
 fi
+# Make the data files current first (recovery + checkpoint): otherwise the newest
+# copy of a page may live only in the log, and the next open's recovery would
+# rewrite the tampered page from it.
+"$ADMIN" --data "$DATA" recover > /dev/null || { echo "tamper: salog recover failed"; exit 1; }
 python3 - "$DATA/events.db" "$MARK" <<'PY' || exit 1
 import sys
 path, mark = sys.argv[1], sys.argv[2].encode()
 data = bytearray(open(path, "rb").read())
+# Every copy: a btree split can leave a stale copy of a record in a free page,
+# and only the live one matters. One bit of one byte per copy ('t' -> 'T').
 at = data.find(mark)
 if at < 0:
     sys.exit("tamper: marker event not found in events.db")
-data[at] ^= 0x20          # 't' -> 'T': one bit of one byte
+offsets = []
+while at >= 0:
+    data[at] ^= 0x20
+    offsets.append(at)
+    at = data.find(mark, at + 1)
 open(path, "r+b").write(data)
-print("tamper: flipped one byte at offset %d of events.db" % at)
+print("tamper: flipped one bit at offset(s) %s of events.db" % ", ".join(map(str, offsets)))
 PY
 # The environment is not in use: drop its cached pages so the next opener reads the file.
 rm -f "$DATA"/__db.0*

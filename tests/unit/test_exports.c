@@ -648,7 +648,7 @@ static char *ex_run_and_fetch(const export_job *job, size_t *len)
     cr_assert_eq(state, EXPORT_PENDING);
     cr_assert_str_eq(owner, job->token_id);
     size_t ran = 0;
-    cr_assert_eq(exports_run_pending(ex_store, 10, "http://h", &ran, &err), SALOG_OK, "%s", err.items[0].detail);
+    cr_assert_eq(exports_run_pending(ex_store, 10, NULL, NULL, &ran, &err), SALOG_OK, "%s", err.items[0].detail);
     cr_assert_eq(ran, 1u);
     cr_assert_eq(exports_status(ex_store, job->request_id, &state, owner, token, &detail, &err), SALOG_OK);
     cr_assert_eq(state, EXPORT_DONE, "%s", detail ? detail : "");
@@ -659,7 +659,7 @@ static char *ex_run_and_fetch(const export_job *job, size_t *len)
     cr_assert_str_eq(name, want);
     free(name);
     /* A second run has nothing to do. */
-    cr_assert_eq(exports_run_pending(ex_store, 10, "http://h", &ran, &err), SALOG_OK);
+    cr_assert_eq(exports_run_pending(ex_store, 10, NULL, NULL, &ran, &err), SALOG_OK);
     cr_assert_eq(ran, 0u);
     return text;
 }
@@ -797,7 +797,7 @@ Test(exports, job_failures)
     export_job bad_order, gone;
     ex_job_init(&bad_order, EXPORT_CSV, at[0], at[2], false, "no_such_field", false);
     cr_assert_eq(exports_enqueue(ex_store, &bad_order, &err), SALOG_OK);
-    cr_assert_eq(exports_run_pending(ex_store, 10, "", &ran, &err), SALOG_OK);
+    cr_assert_eq(exports_run_pending(ex_store, 10, NULL, NULL, &ran, &err), SALOG_OK);
     cr_assert_eq(ran, 1u);
     cr_assert_eq(exports_status(ex_store, bad_order.request_id, &state, owner, token, &detail, &err), SALOG_OK);
     cr_assert_eq(state, EXPORT_FAILED);
@@ -810,7 +810,7 @@ Test(exports, job_failures)
     sv_value *deleted = NULL;
     cr_assert_eq(configs_delete(ex_store, ex_cfg, &deleted, &err), SALOG_OK);
     sv_free(deleted);
-    cr_assert_eq(exports_run_pending(ex_store, 10, "", &ran, &err), SALOG_OK);
+    cr_assert_eq(exports_run_pending(ex_store, 10, NULL, NULL, &ran, &err), SALOG_OK);
     cr_assert_eq(ran, 1u);
     cr_assert_eq(exports_status(ex_store, gone.request_id, &state, owner, token, &detail, &err), SALOG_OK);
     cr_assert_eq(state, EXPORT_FAILED);
@@ -820,7 +820,7 @@ Test(exports, job_failures)
     cr_assert_eq(ex_count_prefix("dl:"), 0u);
     cr_assert_eq(ex_count_files("downloads"), 0u, "no file left behind");
     /* Failed jobs are not run again. */
-    cr_assert_eq(exports_run_pending(ex_store, 10, "", &ran, &err), SALOG_OK);
+    cr_assert_eq(exports_run_pending(ex_store, 10, NULL, NULL, &ran, &err), SALOG_OK);
     cr_assert_eq(ran, 0u);
 }
 
@@ -844,7 +844,7 @@ Test(exports, unknown_expired_and_malformed_jobs)
     salog_err_init(&err);
     cr_assert_eq(ex_count_prefix("job:"), 1u);
     size_t ran = 9;
-    cr_assert_eq(exports_run_pending(ex_store, 10, "", &ran, &err), SALOG_OK);
+    cr_assert_eq(exports_run_pending(ex_store, 10, NULL, NULL, &ran, &err), SALOG_OK);
     cr_assert_eq(ran, 0u);
     cr_assert_eq(ex_count_prefix("job:"), 0u, "an expired job is forgotten");
 
@@ -891,7 +891,7 @@ Test(exports, running_job_takeover)
     ex_set_running(dead.request_id, (int64_t)child, now);      /* its claimer died */
     ex_set_running(stale.request_id, (int64_t)getpid(), now - 2 * 3600000000LL); /* stuck for hours */
     size_t ran = 0;
-    cr_assert_eq(exports_run_pending(ex_store, 10, "", &ran, &err), SALOG_OK);
+    cr_assert_eq(exports_run_pending(ex_store, 10, NULL, NULL, &ran, &err), SALOG_OK);
     cr_assert_eq(ran, 2u);
     export_state state;
     char owner[ID_LEN + 1], token[DOWNLOAD_TOKEN_LEN + 1], *detail = NULL;
@@ -918,7 +918,7 @@ static void *ex_thread(void *p)
     ex_thread_arg *a = p;
     salog_err err;
     salog_err_init(&err);
-    a->st = exports_run_pending(ex_store, 100, "", &a->ran, &err);
+    a->st = exports_run_pending(ex_store, 100, NULL, NULL, &a->ran, &err);
     return NULL;
 }
 
@@ -991,7 +991,7 @@ Test(exports, two_processes_run_each_job_once)
             size_t ran = 0;
             int code = 1;
             if (store_open(&s, ex_data, false, &err) == SALOG_OK &&
-                exports_run_pending(s, 100, "", &ran, &err) == SALOG_OK)
+                exports_run_pending(s, 100, NULL, NULL, &ran, &err) == SALOG_OK)
                 code = 0;
             store_close(s);
             unsigned char r = (unsigned char)ran;

@@ -58,7 +58,8 @@ Test(front_http, base_url_refuses_odd_hosts)
 Test(front_errors, table_maps_every_status)
 {
     for (int st = 0; st < SALOG_STATUS_COUNT; st++) {
-        cr_assert(salog_status_http((salog_status)st) >= 200);
+        int http = salog_status_http((salog_status)st);
+        cr_assert(http == 200 || (http >= 400 && http <= 503), "status %d maps to HTTP %d", st, http);
         cr_assert_not_null(salog_status_name((salog_status)st));
         cr_assert(strlen(salog_status_summary((salog_status)st)) > 0);
     }
@@ -126,6 +127,7 @@ typedef struct fixture {
     app app;
     char secret[TOKEN_SECRET_LEN + 1];
     char log_secret[TOKEN_SECRET_LEN + 1];
+    char search_secret[TOKEN_SECRET_LEN + 1];
 } fixture;
 
 static fixture fx;
@@ -149,6 +151,9 @@ static void setup(void)
     token_info_clear(&info);
     token_spec log = {.name = "log", .scopes = TOKEN_SCOPE_LOG};
     cr_assert_eq(tokens_create(fx.app.store, &log, fx.log_secret, &info, &err), SALOG_OK);
+    token_info_clear(&info);
+    token_spec search = {.name = "search", .scopes = TOKEN_SCOPE_SEARCH};
+    cr_assert_eq(tokens_create(fx.app.store, &search, fx.search_secret, &info, &err), SALOG_OK);
     token_info_clear(&info);
 }
 
@@ -269,6 +274,10 @@ Test(front_pipeline, export_pending_is_bad_state)
 
     /* Another token may neither poll nor download it. */
     cr_assert_eq(call("GET", path, NULL, fx.log_secret, &r, &o), 401);
+    json_object_put(o);
+    http_reply_free(&r);
+    cr_assert_eq(call("POST", "/v1/download_results", body, fx.search_secret, &r, &o), 400);
+    cr_assert_str_eq(first_error(o, "code"), "DoesNotExist");
     json_object_put(o);
     http_reply_free(&r);
 }
