@@ -422,6 +422,70 @@ static int verify_one(store *s, const char *id)
     return 0;
 }
 
+static int cmd_backup(const char *data_dir, const char *dest)
+{
+    store *s = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    if (open_store(data_dir, false, &s) != 0)
+        return 1;
+    salog_status st = store_backup(s, dest, &err);
+    store_close(s);
+    if (st != SALOG_OK)
+        return fail_err("backup", &err);
+    printf("backed up %s to %s (open it with salog --data %s verify)\n", data_dir, dest, dest);
+    return 0;
+}
+
+/* One line per config: id, name, events, latest checkpoint size; then tokens. */
+static int stats_one(store *s, const char *id)
+{
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *config = NULL, *checkpoint = NULL;
+    uint64_t size = 0;
+    if (configs_get(s, id, &config, &err) != SALOG_OK || auditlog_size(s, id, &size, &err) != SALOG_OK) {
+        sv_free(config);
+        return fail_err(id, &err);
+    }
+    int64_t published = 0;
+    if (auditlog_latest_checkpoint(s, id, &checkpoint, &err) == SALOG_OK) {
+        sv_value *v = sv_object_get(checkpoint, "size");
+        published = v && v->type == SV_INT ? v->u.i : 0;
+    }
+    const char *name = sv_object_get_str(config, "name");
+    printf("config %s\t%s\tevents %" PRIu64 "\tpublished %lld\n", id, name ? name : "-", size, (long long)published);
+    sv_free(config);
+    sv_free(checkpoint);
+    return 0;
+}
+
+static int cmd_stats(const char *data_dir)
+{
+    char *no_args[] = {"stats", NULL};
+    int rc = for_each_config(data_dir, 1, no_args, stats_one);
+    store *s = NULL;
+    token_info *list = NULL;
+    size_t count = 0, active = 0;
+    salog_err err;
+    salog_err_init(&err);
+    if (open_store(data_dir, false, &s) != 0)
+        return 1;
+    if (tokens_list(s, &list, &count, &err) != SALOG_OK) {
+        store_close(s);
+        return fail_err("token list", &err);
+    }
+    int64_t now = time_now_us();
+    for (size_t i = 0; i < count; i++) {
+        active += !list[i].revoked && (!list[i].expires_at_us || list[i].expires_at_us > now);
+        token_info_clear(&list[i]);
+    }
+    free(list);
+    store_close(s);
+    printf("tokens %zu (active %zu)\n", count, active);
+    return rc;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -433,6 +497,8 @@ static void usage(void)
             "  publish [--config pci_…]…              seal a signed checkpoint now\n"
             "  verify [--config pci_…]…               recompute every leaf, root and checkpoint; exit 1 on tampering\n"
             "  recover                                run Berkeley DB recovery and checkpoint\n"
+            "  backup DEST                            hot backup of the environment into DEST\n"
+            "  stats                                  events and checkpoints per config, tokens\n"
             "DIR defaults to $SALOG_DATA, else ./var\n");
 }
 
@@ -476,6 +542,10 @@ int main(int argc, char **argv)
         return become_owner(data_dir) ? 1 : for_each_config(data_dir, n, args, publish_one);
     if (strcmp(cmd, "verify") == 0)
         return become_owner(data_dir) ? 1 : for_each_config(data_dir, n, args, verify_one);
+    if (strcmp(cmd, "backup") == 0 && n == 2)
+        return become_owner(data_dir) ? 1 : cmd_backup(data_dir, args[1]);
+    if (strcmp(cmd, "stats") == 0 && n == 1)
+        return become_owner(data_dir) ? 1 : cmd_stats(data_dir);
     if (strcmp(cmd, "recover") == 0 && n == 1)
         return become_owner(data_dir) ? 1 : cmd_recover(data_dir);
     usage();

@@ -39,6 +39,10 @@ const char *store_data_dir(const store *s);
 /* Transactional checkpoint + removal of unneeded logs; called periodically. */
 void store_checkpoint(store *s);
 
+/* Hot backup into dest_dir (created if needed, emptied first): databases,
+ * logs and the data directory's other files (server key, marker). */
+salog_status store_backup(store *s, const char *dest_dir, salog_err *err);
+
 /* True when `data_dir` holds an initialised environment (marker file). */
 bool store_is_initialised(const char *data_dir);
 /* Writes that marker durably (temp file, fsync, rename, fsync of the

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
-import { post, get, envelope, errorItem, newToken, rawHttp, URL_BASE, SERVER } from "./lib.mjs";
+import { post, get, envelope, errorItem, newToken, rawHttp, URL_BASE, SERVER, PREFIX } from "./lib.mjs";
 
 describe(`frame via ${SERVER}`, () => {
   it("answers a valid admin request with the exact envelope and x-request-id", async () => {
@@ -90,9 +90,10 @@ describe(`frame via ${SERVER}`, () => {
 
   it("refuses a POST without Content-Length: 411, or the empty-body envelope where the server sets length 0", async () => {
     const u = new URL(URL_BASE);
-    const r = await rawHttp(`POST /v1beta/config/list HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${process.env.SALOG_ADMIN_TOKEN}\r\nConnection: close\r\n\r\n`);
+    const r = await rawHttp(`POST ${PREFIX}/v1beta/config/list HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${process.env.SALOG_ADMIN_TOKEN}\r\nConnection: close\r\n\r\n`);
     if (SERVER === "apache") {
-      // Apache hands the worker CONTENT_LENGTH=0 for a POST without a length (as for G9).
+      // Apache's mod_fcgid hands the worker CONTENT_LENGTH=0 for a POST without a
+      // length (as for G9); lighttpd and mod_proxy_fcgi answer 411.
       assert.equal(r.http, 400, r.text.slice(0, 300));
       const env = JSON.parse(r.body);
       assert.equal(env.status, "ValidationError");
@@ -106,7 +107,7 @@ describe(`frame via ${SERVER}`, () => {
   it("a chunked body reaches salog with its length", async () => {
     const u = new URL(URL_BASE);
     const body = "{}";
-    const r = await rawHttp(`POST /v1beta/config/list HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${process.env.SALOG_ADMIN_TOKEN}\r\n` +
+    const r = await rawHttp(`POST ${PREFIX}/v1beta/config/list HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${process.env.SALOG_ADMIN_TOKEN}\r\n` +
       `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
     assert.equal(r.http, 200, r.text.slice(0, 300));
   });

@@ -7,6 +7,7 @@ import { encode, decode } from "@msgpack/msgpack";
 export const URL_BASE = process.env.SALOG_URL;
 export const ADMIN = process.env.SALOG_ADMIN_TOKEN;
 export const SERVER = process.env.SALOG_SERVER || "?";
+export const PREFIX = new URL(process.env.SALOG_URL || "http://x").pathname.replace(/\/$/, ""); // "" or e.g. /audit
 if (!URL_BASE || !ADMIN) throw new Error("SALOG_URL and SALOG_ADMIN_TOKEN must be set (tests/integration/run.sh does)");
 
 const ENVELOPE_KEYS = ["request_id", "request_time", "response_time", "status", "summary", "result"];
@@ -31,11 +32,12 @@ export async function post(path, body, opts = {}) {
   return { http: res.status, headers: res.headers, body: parsed, raw: buf };
 }
 
+// GET path (under the service's base URL, prefix included) or an absolute URL it handed out.
 export async function get(path, opts = {}) {
   const headers = {};
   const token = opts.token === undefined ? ADMIN : opts.token;
   if (token !== null) headers["Authorization"] = `Bearer ${token}`;
-  const res = await fetch(URL_BASE + path, { headers });
+  const res = await fetch(/^https?:/.test(path) ? path : URL_BASE + path, { headers });
   const text = await res.text();
   let parsed;
   try { parsed = JSON.parse(text); } catch { parsed = text; }

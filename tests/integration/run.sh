@@ -76,6 +76,7 @@ run_server() { # run_server NAME
     dir="$WORK/$name"
     mkdir -p "$dir/www" "$dir/data" "$dir/fcgid"
     port=$(free_port)
+    prefix=""
     if [ "$name" != lighttpd ]; then
         chown -R www-data:www-data "$dir/data" "$dir/fcgid"
     fi
@@ -101,13 +102,15 @@ run_server() { # run_server NAME
         ;;
     proxy)
         # spawn-fcgi on a unix socket (-n keeps the worker's stderr), the worker as its
-        # own supervisor of 2 processes (SALOG_WORKERS), Apache mod_proxy_fcgi in front.
-        SALOG_DATA="$dir/data" SALOG_WORKERS=2 SALOG_THREADS=4 SALOG_PUBLISH_INTERVAL="$PUBLISH" \
+        # own supervisor of 2 processes (SALOG_WORKERS), Apache mod_proxy_fcgi in front,
+        # everything under the URL prefix /audit (SALOG_PREFIX).
+        prefix=/audit
+        SALOG_DATA="$dir/data" SALOG_WORKERS=2 SALOG_THREADS=4 SALOG_PUBLISH_INTERVAL="$PUBLISH" SALOG_PREFIX=$prefix \
             spawn-fcgi -n -s "$dir/salog.sock" -U www-data -G www-data -M 0660 -u www-data -g www-data \
             -- "$WORKER" > "$dir/worker-stderr.log" 2>&1 &
         echo $! > "$dir/supervisor.pid"
         sh "$TOP/scripts/render.sh" "$TOP/apache/salog-proxy-fcgi.conf.in" "$dir/apache.conf" "$dir" "$port" \
-            "$WORKER" "$dir/data" 0 "$PUBLISH"
+            "$WORKER" "$dir/data" 0 "$PUBLISH" "$prefix"
         apache2 -t -f "$dir/apache.conf" >/dev/null 2>&1 || { say "bad apache config"; apache2 -t -f "$dir/apache.conf"; return 1; }
         apache2 -f "$dir/apache.conf" -k start || { say "apache did not start"; return 1; }
         ;;
@@ -118,7 +121,7 @@ run_server() { # run_server NAME
         return 1
     fi
     say "$name on 127.0.0.1:$port"
-    SALOG_URL="http://127.0.0.1:$port" SALOG_ADMIN_TOKEN="$admin_token" SALOG_DATA="$dir/data" \
+    SALOG_URL="http://127.0.0.1:$port$prefix" SALOG_ADMIN_TOKEN="$admin_token" SALOG_DATA="$dir/data" \
         SALOG_ADMIN_BIN="$ADMIN" SALOG_SERVER="$name" SALOG_WORKER_PATH="$WORKER" \
         timeout 600 node --test --test-concurrency=1 --test-reporter=spec ${SALOG_IT_FILES:-"$IT"/*.test.mjs} \
         > "$dir/node.out" 2>&1

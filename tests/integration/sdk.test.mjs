@@ -3,6 +3,7 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import fs from "node:fs";
 import { createRequire } from "node:module";
 import { post, get, envelope, errorItem, newToken, salogCli, minimalConfig, URL_BASE, SERVER } from "./lib.mjs";
 
@@ -139,7 +140,7 @@ describe(`tamper-evident logging via ${SERVER}`, () => {
     assert.match(root.tree_name, /^[0-9a-f]{64}$/);
     assert.ok(root.size >= 1006);
     assert.match(root.url, /\/v1\/published\//);
-    const doc = await get(new URL(root.url).pathname, { token: null });
+    const doc = await get(root.url, { token: null });
     assert.equal(doc.http, 200);
     assert.equal(doc.body.root_hash, root.root_hash);
     // The signature covers the canonical JSON of the four members (README).
@@ -222,7 +223,7 @@ describe(`tamper-evident logging via ${SERVER}`, () => {
       await new Promise((res) => setTimeout(res, 250));
     }
     assert.ok(root, "no checkpoint of size 3 was sealed within 15 s");
-    const doc = await get(new URL(root.url).pathname, { token: null });
+    const doc = await get(root.url, { token: null });
     assert.equal(doc.body.size, 3);
     console.log(`# ${SERVER}: background checkpoint after ${Date.now() - start} ms`);
   });
@@ -261,5 +262,22 @@ describe(`tamper-evident logging via ${SERVER}`, () => {
   it("salog verify passes on the live log", () => {
     const out = salogCli(["verify", "--config", configId]);
     assert.match(out, /ok/);
+  });
+
+  it("salog stats counts, and salog backup makes a copy that verifies, while the service runs", () => {
+    const stats = salogCli(["stats"]);
+    assert.match(stats, new RegExp(`config ${configId}\\t\\S+\\tevents \\d+\\tpublished \\d+`));
+    assert.match(stats, /^tokens \d+ \(active \d+\)$/m);
+    // the copy belongs to the data directory's owner (www-data under Apache)
+    const dest = fs.mkdtempSync("/tmp/salog-backup-");
+    const owner = fs.statSync(process.env.SALOG_DATA);
+    fs.chownSync(dest, owner.uid, owner.gid);
+    try {
+      assert.match(salogCli(["backup", dest]), /backed up/);
+      const verified = salogCli(["--data", dest, "verify", "--config", configId]);
+      assert.match(verified, /ok, \d+ events/);
+    } finally {
+      fs.rmSync(dest, { recursive: true, force: true });
+    }
   });
 });
