@@ -50,4 +50,8 @@ size_t codec_find_repeated_key(codec_key *keys, size_t n);
  * `value` (freed on failure too). 0 / -1. */
 int codec_object_append(sv_value *obj, const char *key, size_t key_len, sv_value *value);
 
+/* Copies at most max-1 bytes of s into dst, never cutting a UTF-8
+ * sequence, so details and sources stay valid UTF-8 in the reply. */
+void codec_clip_utf8(char *dst, size_t max, const char *s, size_t len);
+
 #endif

@@ -175,9 +175,7 @@ typedef struct json_scan {
     salog_err *err;
 } json_scan;
 
-/* Copies at most max-1 bytes of s into dst, never cutting a UTF-8
- * sequence, so details and sources stay valid UTF-8 in the reply. */
-static void clip_utf8(char *dst, size_t max, const char *s, size_t len)
+void codec_clip_utf8(char *dst, size_t max, const char *s, size_t len)
 {
     size_t n = len < max - 1 ? len : max - 1;
     if (n < len)
@@ -227,7 +225,7 @@ static int scan_fail_member(json_scan *s, const char *detail)
         return scan_oom(s);
     char src[sizeof s->err->items[0].source];
     const char *p = codec_path_str(&s->path);
-    clip_utf8(src, sizeof src, p, strlen(p));
+    codec_clip_utf8(src, sizeof src, p, strlen(p));
     salog_err_set(s->err, SALOG_E_VALIDATION, "BadFormat", src, "%s", detail);
     return -1;
 }
@@ -255,7 +253,7 @@ static int hex_digit(unsigned char c)
     return -1;
 }
 
-/* Reads "\uXXXX" at s->pos (which is at the backslash). 1 = read, 0 = not
+/* Reads "\uHHHH" (four hex digits) at s->pos (which is at the backslash). 1 = read, 0 = not
  * there (error already set), the code unit in *cu. */
 static int scan_u_escape(json_scan *s, unsigned *cu)
 {
@@ -594,7 +592,7 @@ static int scan_object(json_scan *s, int depth)
             goto out;
         }
         char shown[200], d[256];
-        clip_utf8(shown, sizeof shown, k->ptr, k->len);
+        codec_clip_utf8(shown, sizeof shown, k->ptr, k->len);
         snprintf(d, sizeof d, "repeated key \"%s\"", shown);
         scan_fail_member(s, d);
         goto out;

@@ -25,17 +25,6 @@ typedef struct mp_reader {
     salog_err *err;
 } mp_reader;
 
-static void clip_utf8(char *dst, size_t max, const char *s, size_t len)
-{
-    size_t n = len < max - 1 ? len : max - 1;
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    if (n)
-        memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 static int mp_oom(mp_reader *r)
 {
     salog_err_set(r->err, SALOG_E_INTERNAL, NULL, "/", "out of memory while decoding the body");
@@ -65,7 +54,7 @@ static int mp_fail_member(mp_reader *r, const char *detail)
         return mp_oom(r);
     char src[sizeof r->err->items[0].source];
     const char *p = codec_path_str(&r->path);
-    clip_utf8(src, sizeof src, p, strlen(p));
+    codec_clip_utf8(src, sizeof src, p, strlen(p));
     salog_err_set(r->err, SALOG_E_VALIDATION, "BadFormat", src, "%s", detail);
     return -1;
 }
@@ -252,7 +241,7 @@ static int mp_read_map(mp_reader *r, int depth, uint64_t count, sv_value **out)
                 goto out;
             }
             char shown[200], d[256];
-            clip_utf8(shown, sizeof shown, keys[k].ptr, keys[k].len);
+            codec_clip_utf8(shown, sizeof shown, keys[k].ptr, keys[k].len);
             snprintf(d, sizeof d, "repeated key \"%s\"", shown);
             mp_fail_member(r, d);
             goto out;
