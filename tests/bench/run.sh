@@ -28,6 +28,7 @@ ADMIN=$(tail -n 1 "$WORK/init.out")
 TOKEN=$("$TOP/bin/salog" --data "$WORK/data" token create --scope log,search --name bench | tail -n 1)
 sh "$TOP/scripts/render.sh" "$TOP/lighttpd/salog.conf.in" "$WORK/lighttpd.conf" "$WORK" "$PORT" \
     "$TOP/bin/salog.fcgi" "$WORK/data" "${BENCH_PROCS:-2}"
+[ -n "${BENCH_THREADS:-}" ] && sed -i "s/\"SALOG_THREADS\" => \"[0-9]*\"/\"SALOG_THREADS\" => \"$BENCH_THREADS\"/" "$WORK/lighttpd.conf"
 lighttpd -D -f "$WORK/lighttpd.conf" > "$WORK/stderr.log" 2>&1 &
 i=0; until curl -s -o /dev/null "http://127.0.0.1:$PORT/"; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done
 
@@ -82,6 +83,7 @@ print("bench: /v1/log 16 conns with search indexing off %.0f req/s; with indexin
       % (l16off, l16 / l16off, "met" if l16 / l16off >= 0.8 else "NOT met"))
 PY
 "$TOP/bin/salog" --data "$WORK/data" verify | tail -n 2
+[ "${BENCH_HTTP_ONLY:-0}" = 1 ] && exit 0   # just the wrk part (quick comparisons)
 mkdir -p "$WORK/tree" "$WORK/search"
 "$TOP/build/tree_bench" "$WORK/tree"
 rm -rf "$WORK/tree"
