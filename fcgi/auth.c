@@ -54,8 +54,7 @@ salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1], sv_value
 {
     salog_status st = SALOG_OK;
     sv_value *found = NULL;
-    char **ids = NULL;
-    size_t count = 0;
+    char peeked[ID_LEN + 1] = "";
     sv_value *given = rc->body ? sv_object_get(rc->body, "config_id") : NULL;
 
     if (given) {
@@ -95,18 +94,20 @@ salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1], sv_value
                 only = rc->token.config_ids[i];
             }
     } else {
-        st = configs_all_ids(rc->app->store, &ids, &count, &rc->err);
+        /* An unbound token: only whether there are none, one or several matters. */
+        char first[ID_LEN + 1];
+        st = configs_peek(rc->app->store, 2, &usable, first, &rc->err);
         if (st != SALOG_OK)
             goto out;
-        usable = count;
-        only = count ? ids[0] : NULL;
+        snprintf(peeked, sizeof peeked, "%s", first);
+        only = peeked;
     }
     if (usable == 0)
         st = salog_err_set(&rc->err, SALOG_E_MISSING_CONFIG_SCOPE, "MissingConfigIDScope", "/config_id",
                            "this token can use no existing config");
     else if (usable > 1)
         st = salog_err_set(&rc->err, SALOG_E_MISSING_CONFIG_ID, "MissingConfigID", "/config_id",
-                           "this token can use %zu configs: give config_id", usable);
+                           "this token can use more than one config: give config_id");
     else
         snprintf(out, ID_LEN + 1, "%s", only);
     if (st == SALOG_OK && config)
@@ -117,9 +118,6 @@ out:
         found = NULL;
     }
     sv_free(found);
-    for (size_t i = 0; i < count; i++)
-        free(ids[i]);
-    free(ids);
     return st;
 }
 

@@ -631,3 +631,35 @@ out:
     config_all_free(&all);
     return st;
 }
+
+/* ---- cheap count for config resolution ---- */
+
+#define CONFIG_PEEK_STOP (-1) /* not a Berkeley DB error code (those are -30800..-30999 or errno) */
+
+typedef struct config_peek {
+    size_t max, count;
+    char first[ID_LEN + 1];
+} config_peek;
+
+static int config_peek_key(const void *key, size_t key_len, const void *val, size_t val_len, void *vctx)
+{
+    config_peek *c = vctx;
+    (void)val;
+    (void)val_len;
+    if (c->count == 0 && key_len == ID_LEN) {
+        memcpy(c->first, key, ID_LEN);
+        c->first[ID_LEN] = '\0';
+    }
+    return ++c->count >= c->max ? CONFIG_PEEK_STOP : 0; /* only "none, one or several?" matters */
+}
+
+salog_status configs_peek(store *s, size_t max, size_t *count, char first[ID_LEN + 1], salog_err *err)
+{
+    config_peek c = {.max = max ? max : 1};
+    int ret = store_scan(s->configs, NULL, config_peek_key, &c);
+    if (ret != 0 && ret != CONFIG_PEEK_STOP)
+        return store_db_error(s, ret, "counting configs", err);
+    *count = c.count;
+    snprintf(first, ID_LEN + 1, "%s", c.first);
+    return SALOG_OK;
+}

@@ -15,6 +15,7 @@
 
 #include "codec/error.h"
 #include "codec/value.h"
+#include "model/ids.h"
 #include "model/store.h"
 
 /* Stores a new config. `config` is a validated object without id /
@@ -51,6 +52,11 @@ salog_status configs_list(store *s, const config_list_query *q, sv_value **out, 
 /* Ids of every config, in creation order (for the admin command and for
  * token resolution). Caller frees each and the array. */
 salog_status configs_all_ids(store *s, char ***ids, size_t *count, salog_err *err);
+
+/* How many configs exist, counting no further than `max` (a key scan, no
+ * decoding), and the id of the first one in key order: enough to tell an
+ * unbound token's "none, one or several" on every request. */
+salog_status configs_peek(store *s, size_t max, size_t *count, char first[ID_LEN + 1], salog_err *err);
 
 /* A copy of `config` without write-only members (forwarding secrets). */
 sv_value *configs_public_view(const sv_value *config);

@@ -508,3 +508,28 @@ Test(configs, empty_list_and_all_ids)
     }
     free(ids);
 }
+
+/* configs_peek answers "none, one or several" without reading them all. */
+Test(configs, peek_counts_up_to_max)
+{
+    salog_err err;
+    salog_err_init(&err);
+    size_t count = 99;
+    char first[ID_LEN + 1];
+    cr_assert_eq(configs_peek(configs_test_store, 2, &count, first, &err), SALOG_OK);
+    cr_assert_eq(count, 0);
+    sv_value *a = configs_test_create("peek-a", false);
+    const char *a_id = sv_object_get_str(a, "id");
+    cr_assert_eq(configs_peek(configs_test_store, 2, &count, first, &err), SALOG_OK);
+    cr_assert_eq(count, 1);
+    cr_assert_str_eq(first, a_id);
+    sv_value *b = configs_test_create("peek-b", false);
+    sv_value *c = configs_test_create("peek-c", false);
+    cr_assert_eq(configs_peek(configs_test_store, 2, &count, first, &err), SALOG_OK);
+    cr_assert_eq(count, 2, "stops counting at max");
+    cr_assert_eq(configs_peek(configs_test_store, 10, &count, first, &err), SALOG_OK);
+    cr_assert_eq(count, 3);
+    sv_free(a);
+    sv_free(b);
+    sv_free(c);
+}
