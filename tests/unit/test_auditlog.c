@@ -3,7 +3,6 @@
  * checkpoints, verify on clean and damaged logs, async results, leases. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <json.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -24,26 +23,18 @@
 #include "model/configs.h"
 #include "model/server_key.h"
 #include "model/store_internal.h"
+#include "tests/unit/test_tmpdir.h"
 
 static char al_test_root[64];
 static char al_test_data[96];
 static store *al_test_store;
 static char al_test_cfg[ID_LEN + 1];
 
-static int al_test_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void al_test_setup(void)
 {
     salog_err err;
     salog_err_init(&err);
-    snprintf(al_test_root, sizeof al_test_root, "/tmp/salog_auditlog_XXXXXX");
-    cr_assert(mkdtemp(al_test_root) != NULL);
+    test_tmpdir_make(al_test_root, sizeof al_test_root, "auditlog");
     snprintf(al_test_data, sizeof al_test_data, "%s/data", al_test_root);
     cr_assert_eq(store_open(&al_test_store, al_test_data, true, &err), SALOG_OK);
     cr_assert_eq(server_key_create(al_test_data, &err), SALOG_OK);
@@ -54,8 +45,7 @@ static void al_test_teardown(void)
 {
     store_close(al_test_store);
     al_test_store = NULL;
-    if (al_test_root[0])
-        nftw(al_test_root, al_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(al_test_root);
 }
 
 TestSuite(auditlog, .init = al_test_setup, .fini = al_test_teardown, .timeout = 300);

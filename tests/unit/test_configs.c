@@ -1,7 +1,6 @@
 /* Stored configs: create/get/replace (optimistic concurrency)/delete,
  * listing with filters, both orders and cursors, public views. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +10,15 @@
 #include "model/configs.h"
 #include "model/ids.h"
 #include "model/store.h"
+#include "tests/unit/test_tmpdir.h"
 
 static char configs_test_root[64];
 static store *configs_test_store;
 
-static int configs_test_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void configs_test_setup(void)
 {
     char data[96];
-    snprintf(configs_test_root, sizeof configs_test_root, "/tmp/salog_configs_XXXXXX");
-    cr_assert(mkdtemp(configs_test_root) != NULL);
+    test_tmpdir_make(configs_test_root, sizeof configs_test_root, "configs");
     snprintf(data, sizeof data, "%s/data", configs_test_root);
     salog_err err;
     salog_err_init(&err);
@@ -38,8 +29,7 @@ static void configs_test_teardown(void)
 {
     store_close(configs_test_store);
     configs_test_store = NULL;
-    if (configs_test_root[0])
-        nftw(configs_test_root, configs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(configs_test_root);
 }
 
 TestSuite(configs, .init = configs_test_setup, .fini = configs_test_teardown);

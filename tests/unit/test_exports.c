@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,20 +27,13 @@
 #include "model/search_events.h"
 #include "model/server_key.h"
 #include "model/store_internal.h"
+#include "tests/unit/test_tmpdir.h"
 
 static char ex_root[64];
 static char ex_data[96];
 static store *ex_store;
 static char ex_cfg[ID_LEN + 1];
 static sv_value *ex_schema;
-
-static int ex_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void ex_add_field(sv_value *fields, const char *id, const char *type)
 {
@@ -56,8 +48,7 @@ static void ex_setup(void)
 {
     salog_err err;
     salog_err_init(&err);
-    snprintf(ex_root, sizeof ex_root, "/tmp/salog_exports_XXXXXX");
-    cr_assert(mkdtemp(ex_root) != NULL);
+    test_tmpdir_make(ex_root, sizeof ex_root, "exports");
     snprintf(ex_data, sizeof ex_data, "%s/data", ex_root);
     cr_assert_eq(store_open(&ex_store, ex_data, true, &err), SALOG_OK);
     cr_assert_eq(server_key_create(ex_data, &err), SALOG_OK);
@@ -87,8 +78,7 @@ static void ex_teardown(void)
     ex_store = NULL;
     sv_free(ex_schema);
     ex_schema = NULL;
-    if (ex_root[0])
-        nftw(ex_root, ex_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(ex_root);
 }
 
 TestSuite(exports, .init = ex_setup, .fini = ex_teardown, .timeout = 300);

@@ -12,6 +12,7 @@
 #include "model/config_schema.h"
 #include "model/configs.h"
 #include "model/tokens.h"
+#include "tests/unit/test_tmpdir.h"
 
 Test(front_http, route_path_strips_query_and_prefix)
 {
@@ -136,8 +137,7 @@ static void setup(void)
 {
     salog_err err;
     salog_err_init(&err);
-    snprintf(fx.dir, sizeof fx.dir, "/tmp/salog-front-XXXXXX");
-    cr_assert_not_null(mkdtemp(fx.dir));
+    test_tmpdir_make(fx.dir, sizeof fx.dir, "front");
     app_settings_from_env(&fx.app.settings);
     fx.app.settings.data_dir = fx.dir;
     cr_assert_eq(store_open(&fx.app.store, fx.dir, true, &err), SALOG_OK);
@@ -160,9 +160,7 @@ static void setup(void)
 static void teardown(void)
 {
     store_close(fx.app.store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", fx.dir);
-    cr_assert_eq(system(cmd), 0);
+    test_tmpdir_remove(fx.dir);
 }
 
 static int call(const char *method, const char *path, const char *body, const char *token, http_reply *r,

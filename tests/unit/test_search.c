@@ -4,7 +4,6 @@
  * built (an unindexed tail) and complete; result set paging, BadOffset,
  * expiry; and the cost of a selective search (events loaded). */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +19,12 @@
 #include "model/search.h"
 #include "model/search_index.h"
 #include "model/store_internal.h"
+#include "tests/unit/test_tmpdir.h"
 
 static char st_root[64];
 static store *st_store;
 static char st_cfg[ID_LEN + 1];
 static sv_value *st_schema;
-
-static int st_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void st_add_field(sv_value *fields, const char *id, const char *type)
 {
@@ -48,8 +40,7 @@ static void st_setup(void)
     salog_err err;
     salog_err_init(&err);
     char data[128];
-    snprintf(st_root, sizeof st_root, "/tmp/salog_search_XXXXXX");
-    cr_assert(mkdtemp(st_root) != NULL);
+    test_tmpdir_make(st_root, sizeof st_root, "search");
     snprintf(data, sizeof data, "%s/data", st_root);
     cr_assert_eq(store_open(&st_store, data, true, &err), SALOG_OK);
     sv_value *cfg = config_default("search-test");
@@ -82,8 +73,7 @@ static void st_teardown(void)
     st_store = NULL;
     sv_free(st_schema);
     st_schema = NULL;
-    if (st_root[0])
-        nftw(st_root, st_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(st_root);
 }
 
 TestSuite(search, .init = st_setup, .fini = st_teardown, .timeout = 600);

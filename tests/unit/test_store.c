@@ -2,7 +2,6 @@
  * failchk and checkpoint on a healthy store. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,30 +9,21 @@
 #include <unistd.h>
 
 #include "model/store.h"
+#include "tests/unit/test_tmpdir.h"
 
 /* Per-test scratch directory (each Criterion test runs in its own process). */
 static char store_test_root[64];
 static char store_test_data[96];
 
-static int store_test_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void store_test_setup(void)
 {
-    snprintf(store_test_root, sizeof store_test_root, "/tmp/salog_store_XXXXXX");
-    cr_assert(mkdtemp(store_test_root) != NULL);
+    test_tmpdir_make(store_test_root, sizeof store_test_root, "store");
     snprintf(store_test_data, sizeof store_test_data, "%s/data", store_test_root);
 }
 
 static void store_test_teardown(void)
 {
-    if (store_test_root[0])
-        nftw(store_test_root, store_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(store_test_root);
 }
 
 TestSuite(store, .init = store_test_setup, .fini = store_test_teardown);

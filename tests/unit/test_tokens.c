@@ -3,7 +3,6 @@
  * secret reaches the disk. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +13,15 @@
 #include "model/ids.h"
 #include "model/store.h"
 #include "model/tokens.h"
+#include "tests/unit/test_tmpdir.h"
 
 static char tokens_test_root[64];
 static char tokens_test_data[96];
 static store *tokens_test_store;
 
-static int tokens_test_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void tokens_test_setup(void)
 {
-    snprintf(tokens_test_root, sizeof tokens_test_root, "/tmp/salog_tokens_XXXXXX");
-    cr_assert(mkdtemp(tokens_test_root) != NULL);
+    test_tmpdir_make(tokens_test_root, sizeof tokens_test_root, "tokens");
     snprintf(tokens_test_data, sizeof tokens_test_data, "%s/data", tokens_test_root);
     salog_err err;
     salog_err_init(&err);
@@ -41,8 +32,7 @@ static void tokens_test_teardown(void)
 {
     store_close(tokens_test_store);
     tokens_test_store = NULL;
-    if (tokens_test_root[0])
-        nftw(tokens_test_root, tokens_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tokens_test_root);
 }
 
 TestSuite(tokens, .init = tokens_test_setup, .fini = tokens_test_teardown);
