@@ -18,6 +18,7 @@
 #include "model/auditlog.h"
 #include "model/config_schema.h"
 #include "model/configs.h"
+#include "model/search_index.h"
 #include "model/server_key.h"
 #include "model/tokens.h"
 
@@ -437,7 +438,8 @@ static int cmd_backup(const char *data_dir, const char *dest)
     return 0;
 }
 
-/* One line per config: id, name, events, latest checkpoint size; then tokens. */
+/* One line per config: id, name, events, latest checkpoint size, events
+ * the search index covers; then tokens. */
 static int stats_one(store *s, const char *id)
 {
     salog_err err;
@@ -453,8 +455,12 @@ static int stats_one(store *s, const char *id)
         sv_value *v = sv_object_get(checkpoint, "size");
         published = v && v->type == SV_INT ? v->u.i : 0;
     }
+    uint64_t indexed = 0;
+    if (search_index_head(s, id, &indexed) != 0)
+        indexed = 0;
     const char *name = sv_object_get_str(config, "name");
-    printf("config %s\t%s\tevents %" PRIu64 "\tpublished %lld\n", id, name ? name : "-", size, (long long)published);
+    printf("config %s\t%s\tevents %" PRIu64 "\tpublished %lld\tindexed %" PRIu64 "\n", id, name ? name : "-", size,
+           (long long)published, indexed);
     sv_free(config);
     sv_free(checkpoint);
     return 0;

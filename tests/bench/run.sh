@@ -55,13 +55,30 @@ run() {
     if grep -q "Non-2xx" "$WORK/$1.out"; then echo "bench: $1 had non-2xx replies:" >&2; cat "$WORK/$1.out" >&2; exit 1; fi
     awk '/Requests\/sec/ {print $2}' "$WORK/$1.out"
 }
+# Waits (at most 300 s) until the search index covers every logged event, so
+# that no run is measured while the background indexer catches up on the
+# events of the run before it.
+wait_indexed() {
+    i=0
+    while [ $i -lt 300 ]; do
+        "$TOP/bin/salog" --data "$WORK/data" stats |
+            sed -n 's/.*	events \([0-9]*\)	.*	indexed \([0-9]*\)$/\1 \2/p' |
+            awk '$1 != $2 { lag = 1 } END { exit lag }' && return 0
+        i=$((i+1)); sleep 1
+    done
+    echo "bench: the search index did not catch up within 300 s" >&2
+}
 timeout 15 wrk -t2 -c16 -d3s -s "$WORK/noop.lua" "http://127.0.0.1:$PORT/_salog/noop" >/dev/null 2>&1 || true
 FLOOR=$(run floor "$WORK/noop.lua" /_salog/noop 16)
 L1=$(run log1 "$WORK/log.lua" /v1/log 1)
+wait_indexed
 L4=$(run log4 "$WORK/log.lua" /v1/log 4)
+wait_indexed
 L16=$(run log16 "$WORK/log.lua" /v1/log 16)
-B16=$(run batch16 "$WORK/batch.lua" /v2/log 16)
+wait_indexed
 FLOOR2=$(run floor2 "$WORK/noop.lua" /_salog/noop 16)
+B16=$(run batch16 "$WORK/batch.lua" /v2/log 16)
+wait_indexed
 # The same /v1/log load with search indexing off.
 kill "$(cat "$WORK/lighttpd.pid")"; sleep 1
 sed -i 's/"SALOG_DATA" => /"SALOG_SEARCH_INDEX" => "off", "SALOG_DATA" => /' "$WORK/lighttpd.conf"
