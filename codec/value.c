@@ -58,10 +58,23 @@ sv_value *sv_string(const char *s) { return sv_string_len(s, strlen(s)); }
 sv_value *sv_array(void) { return sv_alloc(SV_ARRAY); }
 sv_value *sv_object(void) { return sv_alloc(SV_OBJECT); }
 
+sv_value *sv_share(sv_value *v)
+{
+    if (v)
+        __atomic_add_fetch(&v->shared, 1, __ATOMIC_RELAXED);
+    return v;
+}
+
 void sv_free(sv_value *v)
 {
     if (!v)
         return;
+    /* A shared value: drop one holder; the last one frees. */
+    unsigned holders = __atomic_load_n(&v->shared, __ATOMIC_ACQUIRE);
+    while (holders > 0)
+        if (__atomic_compare_exchange_n(&v->shared, &holders, holders - 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return;
     switch (v->type) {
     case SV_STRING:
         free(v->u.s.ptr);

@@ -35,6 +35,7 @@ typedef struct sv_member {
 
 struct sv_value {
     sv_type type;
+    unsigned shared;   /* holders beyond the first (sv_share); atomic */
     union {
         bool b;
         int64_t i;
@@ -53,8 +54,14 @@ sv_value *sv_string(const char *s);                 /* copies strlen(s) bytes */
 sv_value *sv_string_len(const char *s, size_t len); /* copies len bytes */
 sv_value *sv_array(void);
 sv_value *sv_object(void);
+/* Releases v: frees it, unless sv_share gave it other holders that still
+ * hold it. */
 void sv_free(sv_value *v);
 sv_value *sv_clone(const sv_value *v);              /* deep copy; NULL on OOM */
+/* Another holder of the whole value v (a root, never a member of another
+ * value): returns v, which nobody may modify from now on; every holder
+ * releases it with sv_free. Safe across threads. */
+sv_value *sv_share(sv_value *v);
 
 /* Takes ownership of `item` (freed on failure too). */
 int sv_array_push(sv_value *arr, sv_value *item);

@@ -42,7 +42,8 @@ salog_status auth_require_scope(request_ctx *rc, unsigned scope)
 /* The stored config `id`; a missing one is ConfigNotExist at /config_id. */
 static salog_status load_config(request_ctx *rc, const char *id, sv_value **config)
 {
-    salog_status st = configs_get(rc->app->store, id, config, &rc->err);
+    /* Read-only use by every caller of auth_resolve_config. */
+    salog_status st = configs_get_shared(rc->app->store, id, config, &rc->err);
     if (st == SALOG_E_VALIDATION) {
         salog_err_init(&rc->err);
         st = salog_err_set(&rc->err, SALOG_E_VALIDATION, "ConfigNotExist", "/config_id", "no config with this id exists");

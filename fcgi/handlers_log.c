@@ -10,6 +10,7 @@
 
 #include "codec/timefmt.h"
 #include "fcgi/request_ctx.h"
+#include "model/append_queue.h"
 #include "model/auditlog.h"
 #include "model/configs.h"
 #include "model/event_schema.h"
@@ -160,15 +161,16 @@ static salog_status prepare_event(request_ctx *rc, const sv_value *config, const
     return SALOG_OK;
 }
 
+/* want_root: the reply shows the tree's root (verbose /v1/log). */
 static salog_status append_prepared(request_ctx *rc, const char *config_id, prepared_event *events, size_t count,
-                                    log_append_result *out)
+                                    bool want_root, log_append_result *out)
 {
     log_item *items = calloc(count, sizeof *items);
     if (!items)
         return oom(rc);
     for (size_t i = 0; i < count; i++)
         items[i] = (log_item){events[i].event, events[i].signature, events[i].public_key, events[i].malformed};
-    salog_status st = auditlog_append(rc->app->store, config_id, items, count, out, &rc->err);
+    salog_status st = append_queue_submit(rc->app->store, config_id, items, count, want_root, out, &rc->err);
     free(items);
     return st;
 }
@@ -204,7 +206,7 @@ salog_status handle_log_v1(request_ctx *rc, sv_value **result)
         goto out;
     if ((st = prepare_event(rc, config, rc->body, "", &p)) != SALOG_OK)
         goto out;
-    if ((st = append_prepared(rc, config_id, &p, 1, &appended)) != SALOG_OK)
+    if ((st = append_prepared(rc, config_id, &p, 1, verbose, &appended)) != SALOG_OK)
         goto out;
 
     res = sv_object();
@@ -305,7 +307,7 @@ salog_status handle_log_v2(request_ctx *rc, sv_value **result)
         if ((st = prepare_event(rc, config, item, base, &prepared[i])) != SALOG_OK)
             goto out;
     }
-    if ((st = append_prepared(rc, config_id, prepared, count, &appended)) != SALOG_OK)
+    if ((st = append_prepared(rc, config_id, prepared, count, false, &appended)) != SALOG_OK)
         goto out;
     res = sv_object();
     results = sv_array();

@@ -41,6 +41,7 @@ typedef struct worker {
     int thread_count;
     pthread_t main_thread;
     pthread_t duty_thread;
+    pthread_t watch_thread;
     atomic_bool stopping;
     atomic_int exit_code;
 } worker;
@@ -204,8 +205,33 @@ static void *request_thread(void *arg)
     return NULL;
 }
 
-/* Background duties (API.md I.4): free what dead processes hold, checkpoint
- * the log so recovery stays short, seal checkpoints of the trees. */
+/* Frees what dead processes hold (store_watch: failchk only once one has
+ * died), at normal priority: while failchk runs, Berkeley DB makes every
+ * thread of this process that waits for a shared mutex spin (trylock +
+ * is_alive) instead of sleeping, and a niced failchk would be preempted by
+ * those spinning threads. */
+static void *watch_thread(void *arg)
+{
+    worker *w = arg;
+    unsigned tick = 0;
+    while (!atomic_load(&w->stopping)) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (++tick % 5 == 0 && store_watch(w->app.store) == SALOG_E_RUNRECOVERY) {
+            fprintf(stderr, "salog.fcgi[%d]: failchk asks for recovery; exiting\n", (int)getpid());
+            worker_request_stop(w, 3);
+            break;
+        }
+        if (store_must_exit(w->app.store)) {
+            worker_request_stop(w, 3);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Background duties (API.md I.4): checkpoint the log so recovery stays
+ * short, seal checkpoints of the trees, keep the search index. */
 static void *duty_thread(void *arg)
 {
     worker *w = arg;
@@ -218,16 +244,9 @@ static void *duty_thread(void *arg)
     while (!atomic_load(&w->stopping)) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        if (++tick % 5 == 0 && store_failchk(w->app.store) == SALOG_E_RUNRECOVERY) {
-            fprintf(stderr, "salog.fcgi[%d]: failchk asks for recovery; exiting\n", (int)getpid());
-            worker_request_stop(w, 3);
+        if (store_must_exit(w->app.store))
             break;
-        }
-        if (store_must_exit(w->app.store)) {
-            worker_request_stop(w, 3);
-            break;
-        }
-        if (tick % 150 == 0)
+        if (++tick % 150 == 0)
             store_checkpoint(w->app.store);
         duties_tick(w->app.store, w->app.settings.publish_interval_s, w->app.settings.search_indexing, &w->stopping,
                     &clock, time_now_us());
@@ -264,6 +283,9 @@ static int worker_run(worker *w)
         if (pthread_create(&w->threads[started], NULL, request_thread, w) != 0)
             break;
     bool duty = pthread_create(&w->duty_thread, NULL, duty_thread, w) == 0;
+    bool watch = pthread_create(&w->watch_thread, NULL, watch_thread, w) == 0;
+    if (!watch)
+        fprintf(stderr, "salog.fcgi[%d]: cannot start the watch thread: no failchk in this worker\n", (int)getpid());
 
     int sig = 0;
     sigwait(&stop_set, &sig);
@@ -283,6 +305,8 @@ static int worker_run(worker *w)
         clean = pthread_timedjoin_np(w->threads[i], NULL, &deadline) == 0 && clean;
     if (duty)
         clean = pthread_timedjoin_np(w->duty_thread, NULL, &deadline) == 0 && clean;
+    if (watch)
+        clean = pthread_timedjoin_np(w->watch_thread, NULL, &deadline) == 0 && clean;
     if (!clean) {
         fprintf(stderr, "salog.fcgi[%d]: leaving without closing the environment (threads blocked)\n",
                 (int)getpid());

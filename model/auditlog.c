@@ -150,9 +150,22 @@ typedef struct al_append_ctx {
     const char *id;
     al_pending *items;
     size_t count;
+    const size_t *group_ends;           /* increasing, the last == count */
+    const bool *want_roots;             /* NULL: every batch wants its root */
+    size_t groups;
+    uint8_t (*group_roots)[MERKLE_HASH_LEN];
     uint64_t old_size;
-    uint8_t root[MERKLE_HASH_LEN];
 } al_append_ctx;
+
+/* Records `root` as the root of the tree of `size` (for prev_root). */
+static int al_put_root(store *s, DB_TXN *txn, const char *id, const uint8_t root[MERKLE_HASH_LEN], uint64_t size)
+{
+    uint8_t rkey[AL_ROOT_KEY_LEN], sz[8];
+    memcpy(rkey, id, ID_LEN);
+    memcpy(rkey + ID_LEN, root, MERKLE_HASH_LEN);
+    al_be64_put(sz, size);
+    return store_put(s->roots, txn, rkey, sizeof rkey, sz, sizeof sz, 0);
+}
 
 /* The envelope of one item with the placeholder received_at. */
 static sv_value *al_envelope_new(const log_item *it)
@@ -202,10 +215,11 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
     al_append_ctx *c = vctx;
     al_reader rd = {.s = s, .txn = txn, .id = c->id};
     merkle_new_node nodes[MERKLE_MAX_LEVELS + 1];
-    uint8_t key[AL_NODE_KEY_LEN], head[AL_HEAD_LEN], rkey[AL_ROOT_KEY_LEN], sz[8];
+    uint8_t key[AL_NODE_KEY_LEN], head[AL_HEAD_LEN];
     char stamp[TIME_RFC3339_LEN + 1];
     uint64_t size;
     int64_t last;
+    size_t group = 0;
     int ret = al_head_read(s, txn, c->id, &size, &last, DB_RMW);
     if (ret != 0)
         return ret;
@@ -232,17 +246,27 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
             if (ret != 0)
                 return ret;
         }
+        /* Each caller's batch ends at a root its client may see and later
+         * send back as prev_root. */
+        if (group < c->groups && i + 1 == c->group_ends[group]) {
+            /* The tree's newest root is always recorded: checkpoints and
+             * search replies hand it out, and clients send it back as
+             * prev_root. */
+            if (!c->want_roots || c->want_roots[group] || group + 1 == c->groups) {
+                ret = merkle_root(al_read_node, &rd, size + i + 1, c->group_roots[group]);
+                if (ret == 0)
+                    ret = al_put_root(s, txn, c->id, c->group_roots[group], size + i + 1);
+                if (ret != 0)
+                    return ret;
+            } else {
+                memset(c->group_roots[group], 0, MERKLE_HASH_LEN);
+            }
+            if (c->want_roots && !c->want_roots[group])
+                memset(c->group_roots[group], 0, MERKLE_HASH_LEN);
+            group++;
+        }
     }
     size += c->count;
-    ret = merkle_root(al_read_node, &rd, size, c->root);
-    if (ret != 0)
-        return ret;
-    memcpy(rkey, c->id, ID_LEN);
-    memcpy(rkey + ID_LEN, c->root, MERKLE_HASH_LEN);
-    al_be64_put(sz, size);
-    ret = store_put(s->roots, txn, rkey, sizeof rkey, sz, sizeof sz, 0);
-    if (ret != 0)
-        return ret;
     al_be64_put(head, size);
     al_be64_put(head + 8, (uint64_t)last);
     return store_put(s->heads, txn, c->id, ID_LEN, head, sizeof head, 0);
@@ -261,13 +285,40 @@ void auditlog_append_result_clear(log_append_result *r)
 salog_status auditlog_append(store *s, const char *config_id, const log_item *items, size_t count,
                              log_append_result *out, salog_err *err)
 {
+    uint8_t root[1][MERKLE_HASH_LEN];
+    size_t end = count;
+    salog_status st = auditlog_append_groups(s, config_id, items, count, &end, NULL, 1, root, out, err);
+    if (st == SALOG_OK && (st = auditlog_flush(s, err)) != SALOG_OK)
+        auditlog_append_result_clear(out);
+    return st;
+}
+
+salog_status auditlog_flush(store *s, salog_err *err)
+{
+    /* Concurrent callers in any process share one flush (group commit). */
+    int ret = s->env->log_flush(s->env, NULL);
+    return ret == 0 ? SALOG_OK : store_db_error(s, ret, "flushing the log", err);
+}
+
+salog_status auditlog_append_groups(store *s, const char *config_id, const log_item *items, size_t count,
+                                    const size_t *group_ends, const bool *want_roots, size_t groups,
+                                    uint8_t (*group_roots)[MERKLE_HASH_LEN], log_append_result *out,
+                                    salog_err *err)
+{
     salog_status st = SALOG_OK;
-    al_append_ctx c = {.id = config_id, .count = count};
+    al_append_ctx c = {.id = config_id, .count = count, .group_ends = group_ends, .want_roots = want_roots,
+                       .groups = groups, .group_roots = group_roots};
     memset(out, 0, sizeof *out);
     if ((st = al_check_id(config_id, err)) != SALOG_OK)
         return st;
     if (count == 0)
         return salog_err_set(err, SALOG_E_VALIDATION, "BelowMinItems", "/events", "no events to log");
+    for (size_t g = 0; g < groups; g++)
+        if (group_ends[g] == 0 || group_ends[g] > count || (g > 0 && group_ends[g] <= group_ends[g - 1]) ||
+            (g + 1 == groups && group_ends[g] != count))
+            return salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "bad append groups");
+    if (groups == 0)
+        return salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "bad append groups");
     c.items = calloc(count, sizeof *c.items);
     out->items = calloc(count, sizeof *out->items);
     if (!c.items || !out->items) {
@@ -299,22 +350,14 @@ salog_status auditlog_append(store *s, const char *config_id, const log_item *it
                                                     : store_db_error(s, ret, "appending events", err);
         goto out;
     }
-    /* The commit released the head lock; now make it durable (group commit). */
-    ret = s->env->log_flush(s->env, NULL);
-    if (ret != 0) {
-        st = store_db_error(s, ret, "flushing the log", err);
-        goto out;
-    }
     out->tree_size = c.old_size + count;
-    memcpy(out->root, c.root, MERKLE_HASH_LEN);
+    memcpy(out->root, group_roots[groups - 1], MERKLE_HASH_LEN);
     for (size_t i = 0; i < count; i++) {
-        char stamp[TIME_RFC3339_LEN + 1];
+        /* Nothing may fail after the commit: the stamp goes into the
+         * placeholder string in place (same width). */
         log_appended *a = &out->items[i];
-        time_format_us(c.items[i].received_at, stamp);
-        if (sv_object_set_str(a->envelope, "received_at", stamp) != 0) {
-            st = salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "out of memory");
-            goto out;
-        }
+        sv_value *stamp = sv_object_get(a->envelope, "received_at");
+        time_format_us(c.items[i].received_at, stamp->u.s.ptr);
         merkle_hex(c.items[i].leaf, a->hash);
         a->leaf_index = c.old_size + i;
     }

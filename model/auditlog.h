@@ -60,6 +60,22 @@ void auditlog_tree_name(const char *config_id, char out[65]);
 salog_status auditlog_append(store *s, const char *config_id, const log_item *items, size_t count,
                              log_append_result *out, salog_err *err);
 void auditlog_append_result_clear(log_append_result *r);
+/* Makes every committed append durable (one log flush, shared by
+ * concurrent callers in every process). */
+salog_status auditlog_flush(store *s, salog_err *err);
+/* The same for several callers' batches in one transaction, committed but
+ * NOT yet durable: call auditlog_flush before reporting success to anyone.
+ * items[0..count) ends a batch at each of group_ends[0..groups) (strictly
+ * increasing, the last == count). group_roots[g] receives the root of the
+ * tree at the end of batch g when want_roots is NULL or want_roots[g],
+ * zeros otherwise (a caller that shows its client no root spares the
+ * O(log n) reads). Every root returned, and always the root of the whole
+ * transaction, is recorded for prev_root. out->root is group_roots of the
+ * last batch. */
+salog_status auditlog_append_groups(store *s, const char *config_id, const log_item *items, size_t count,
+                                    const size_t *group_ends, const bool *want_roots, size_t groups,
+                                    uint8_t (*group_roots)[MERKLE_HASH_LEN], log_append_result *out,
+                                    salog_err *err);
 
 /* Current number of events. */
 salog_status auditlog_size(store *s, const char *config_id, uint64_t *size, salog_err *err);

@@ -17,6 +17,7 @@
 #include "codec/codec.h"
 #include "codec/timefmt.h"
 #include "model/ids.h"
+#include "model/json_cache.h"
 #include "model/store_internal.h"
 
 #define CONFIG_CURSOR_MAX 512
@@ -94,7 +95,7 @@ struct config_get_ctx {
     sv_value *v; /* NULL when absent */
 };
 
-static int config_get_txn(store *s, DB_TXN *txn, void *vctx)
+static int config_get_read(store *s, DB_TXN *txn, void *vctx)
 {
     struct config_get_ctx *c = vctx;
     sv_free(c->v);
@@ -109,7 +110,7 @@ salog_status configs_get(store *s, const char *id, sv_value **out, salog_err *er
     if (!id || !id_is_valid("pci_", id))
         return config_not_found(err);
     struct config_get_ctx ctx = {.id = id, .v = NULL};
-    int ret = store_txn_run(s, config_get_txn, &ctx);
+    int ret = store_read_run(s, config_get_read, &ctx);
     if (ret != 0) {
         sv_free(ctx.v);
         return store_db_error(s, ret, "reading the config", err);
@@ -117,6 +118,41 @@ salog_status configs_get(store *s, const char *id, sv_value **out, salog_err *er
     if (!ctx.v)
         return config_not_found(err);
     *out = ctx.v;
+    return SALOG_OK;
+}
+
+struct config_raw_ctx {
+    const char *id;
+    void *raw; /* NULL when absent */
+    size_t len;
+};
+
+static int config_raw_read(store *s, DB_TXN *txn, void *vctx)
+{
+    struct config_raw_ctx *c = vctx;
+    free(c->raw);
+    c->raw = NULL;
+    int ret = store_get_alloc(s->configs, txn, c->id, strlen(c->id), &c->raw, &c->len, 0);
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_err *err)
+{
+    *out = NULL;
+    if (!id || !id_is_valid("pci_", id))
+        return config_not_found(err);
+    struct config_raw_ctx ctx = {.id = id, .raw = NULL, .len = 0};
+    int ret = store_read_run(s, config_raw_read, &ctx);
+    if (ret != 0) {
+        free(ctx.raw);
+        return store_db_error(s, ret, "reading the config", err);
+    }
+    if (!ctx.raw)
+        return config_not_found(err);
+    *out = json_cache_decode(s->config_cache, id, ctx.raw, ctx.len);
+    free(ctx.raw);
+    if (!*out)
+        return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "the stored config is unreadable");
     return SALOG_OK;
 }
 

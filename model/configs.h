@@ -25,6 +25,10 @@ salog_status configs_create(store *s, const sv_value *config, sv_value **out, sa
 
 /* Reads a config by id. */
 salog_status configs_get(store *s, const char *id, sv_value **out, salog_err *err);
+/* The same for readers that never modify the config: *out is shared
+ * between threads (codec/value.h sv_share) and released with sv_free. It is
+ * always the stored config as it is now; only its decoding is reused. */
+salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_err *err);
 bool configs_exists(store *s, const char *id);
 
 /* Replaces the stored config `id` with `config` (validated, carrying id and

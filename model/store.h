@@ -31,6 +31,10 @@ void store_close(store *s);
 /* Frees locks and aborts transactions of dead processes. Returns
  * SALOG_E_RUNRECOVERY when the environment must be reopened. */
 salog_status store_failchk(store *s);
+/* store_failchk when it has work: on the first call, and whenever a process
+ * that had the environment open has died (store_members.h). Cheap
+ * otherwise: call it every second or so. Same results as store_failchk. */
+salog_status store_watch(store *s);
 bool store_must_exit(const store *s);
 
 /* Path of the data directory (borrowed). */

@@ -11,6 +11,7 @@
 #include <db.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "codec/error.h"
 #include "codec/value.h"
@@ -23,6 +24,10 @@ struct store {
     DB *configs;       /* config id -> config JSON */
     DB *meta;          /* small key/value: "server_key", ... */
     char *data_dir;
+    pid_t pid;         /* the opening process (a store is never shared across fork) */
+    bool joined;       /* a member file for our pid exists (store_members.h) */
+    bool member_file_ours; /* we made it: store_close removes it */
+    bool watched;      /* store_watch ran failchk once */
     int must_exit;     /* set by the panic event callback; read with __atomic */
     /* The tamper-evident log (auditlog.h describes the keys). */
     DB *events;        /* id + be64 index -> canonical envelope JSON */
@@ -38,6 +43,9 @@ struct store {
     DB *search_long;    /* id + field + 0x00 -> be64 index (DUPSORT) */
     DB *search_heads;   /* id -> be64 events indexed */
     DB *search_results; /* pas_ id -> stored result set */
+    struct append_queue *append_queue; /* group commit of this process's appends */
+    struct json_cache *config_cache; /* decoded configs (json_cache.h) */
+    struct json_cache *token_cache;  /* decoded token records */
 };
 
 /* How many times a transaction that lost a deadlock is tried again. */
@@ -57,6 +65,9 @@ typedef int (*store_txn_fn)(store *s, DB_TXN *txn, void *ctx);
 int store_txn_run(store *s, store_txn_fn fn, void *ctx);
 /* The same with DB_TXN->commit flags (e.g. DB_TXN_WRITE_NOSYNC). */
 int store_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags);
+/* Runs fn with no transaction (txn NULL): each read sees committed data,
+ * not one snapshot; retries lost deadlocks. For read-only work. */
+int store_read_run(store *s, store_txn_fn fn, void *ctx);
 
 /* Maps a Berkeley DB error to a salog error: DB_RUNRECOVERY (or any error
  * after a panic) -> SALOG_E_RUNRECOVERY and must-exit; anything else ->

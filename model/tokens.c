@@ -15,6 +15,7 @@
 
 #include "codec/codec.h"
 #include "codec/timefmt.h"
+#include "model/json_cache.h"
 #include "model/store_internal.h"
 
 #define TOKEN_DIGEST_LEN 32
@@ -271,13 +272,13 @@ struct token_auth_ctx {
     sv_value *rec; /* NULL when the digest is unknown */
 };
 
-static int token_auth_txn(store *s, DB_TXN *txn, void *vctx)
+static int token_auth_read(store *s, DB_TXN *txn, void *vctx)
 {
     struct token_auth_ctx *c = vctx;
     sv_free(c->rec);
     c->rec = NULL;
-    void *id = NULL;
-    size_t id_len = 0;
+    void *id = NULL, *raw = NULL;
+    size_t id_len = 0, raw_len = 0;
     int ret = store_get_alloc(s->token_digests, txn, c->digest, TOKEN_DIGEST_LEN, &id, &id_len, 0);
     if (ret == DB_NOTFOUND)
         return 0;
@@ -291,8 +292,15 @@ static int token_auth_txn(store *s, DB_TXN *txn, void *vctx)
     memcpy(key, id, ID_LEN);
     key[ID_LEN] = '\0';
     free(id);
-    ret = store_get_json(s->tokens, txn, key, &c->rec, 0);
-    return ret == DB_NOTFOUND ? 0 : ret;
+    ret = store_get_alloc(s->tokens, txn, key, ID_LEN, &raw, &raw_len, 0);
+    if (ret == DB_NOTFOUND)
+        return 0;
+    if (ret != 0)
+        return ret;
+    /* Shared and read-only: token_info_from_record copies what it keeps. */
+    c->rec = json_cache_decode(s->token_cache, key, raw, raw_len);
+    free(raw);
+    return c->rec ? 0 : EINVAL;
 }
 
 static salog_status token_unauthorized(salog_err *err)
@@ -318,7 +326,7 @@ salog_status tokens_authenticate(store *s, const char *secret, size_t secret_len
         goto out;
     }
     token_digest_hex(digest, digest_hex);
-    int ret = store_txn_run(s, token_auth_txn, &ctx);
+    int ret = store_read_run(s, token_auth_read, &ctx);
     if (ret != 0) {
         st = store_db_error(s, ret, "reading the token", err);
         goto out;

@@ -11,10 +11,6 @@ scratch=$(mktemp -d /tmp/salog_crash.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT INT TERM
 $CC -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags json-c 2>/dev/null || echo -I/usr/include/json-c) \
     -pthread -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral ${CRASH_CFLAGS:--O2 -g} \
-    tests/crash/append_crash.c \
-    model/auditlog.c model/checkpoints.c model/auditlog_verify.c model/merkle.c model/store.c \
-    model/server_key.c model/ids.c model/configs.c \
-    codec/canonical.c codec/json_encode.c codec/json_decode.c codec/sbuf.c codec/value.c codec/error.c \
-    codec/timefmt.c \
-    -o "$scratch/append_crash" -ldb -lcrypto -ljson-c -pthread
+    tests/crash/append_crash.c model/*.c codec/*.c \
+    -o "$scratch/append_crash" -ldb -lcrypto -ljson-c -lmsgpackc -lz -pthread
 timeout -k 5 60 "$scratch/append_crash" "$scratch/data" "$SECONDS_TO_RUN"

@@ -15,9 +15,8 @@ trap 'rm -rf "$work"' EXIT INT TERM
 
 $CC -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags json-c 2>/dev/null || echo -I/usr/include/json-c) \
     -pthread -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral $EXTRA_CFLAGS \
-    tests/crash/kill_writer.c model/store.c model/ids.c model/tokens.c \
-    codec/error.c codec/value.c codec/sbuf.c codec/json_encode.c codec/json_decode.c codec/timefmt.c \
-    -o "$work/kill_writer" -ldb -lcrypto -ljson-c -pthread
+    tests/crash/kill_writer.c model/*.c codec/*.c \
+    -o "$work/kill_writer" -ldb -lcrypto -ljson-c -lmsgpackc -lz -pthread
 
 mkdir -p "$work/run"
 status=0

@@ -346,3 +346,17 @@ Test(codec_json, encode_ints_and_empty_containers)
     sv_free(back);
     sv_free(o);
 }
+
+/* sv_share: a value with several holders is freed by the last sv_free
+ * (AddressSanitizer reports a double free or a leak otherwise). */
+Test(codec_json, shared_value_freed_by_last_holder)
+{
+    sv_value *v = sv_object();
+    cr_assert_eq(sv_object_set_str(v, "name", "x"), 0);
+    cr_assert_eq(sv_share(v), v);
+    cr_assert_eq(sv_share(v), v);
+    sv_free(v);
+    sv_free(v);
+    cr_assert_str_eq(sv_object_get_str(v, "name"), "x", "still held once");
+    sv_free(v);
+}

@@ -523,3 +523,39 @@ Test(configs, peek_counts_up_to_max)
     sv_free(b);
     sv_free(c);
 }
+
+/* configs_get_shared: the decoding is reused while the stored bytes stay the
+ * same (one shared value), and a replaced config is seen at once. */
+Test(configs, shared_reads_follow_changes)
+{
+    sv_value *made = configs_test_create("shared", true);
+    const char *id = sv_object_get_str(made, "id");
+    sv_value *a = NULL, *b = NULL, *fresh = NULL, *out = NULL, *c = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(configs_get_shared(configs_test_store, id, &a, &err), SALOG_OK);
+    cr_assert_eq(configs_get_shared(configs_test_store, id, &b, &err), SALOG_OK);
+    cr_assert_eq(a, b, "the same bytes give the same shared value");
+    cr_assert_eq(configs_get(configs_test_store, id, &fresh, &err), SALOG_OK);
+    cr_assert_neq(fresh, a, "configs_get still hands out a value of the caller's own");
+    cr_assert_str_eq(sv_object_get_str(a, "name"), "shared");
+
+    sv_value *next = configs_test_make("shared2", false);
+    cr_assert_eq(configs_replace(configs_test_store, id, sv_object_get_str(made, "updated_at"), next, &out, &err),
+                 SALOG_OK);
+    cr_assert_eq(configs_get_shared(configs_test_store, id, &c, &err), SALOG_OK);
+    cr_assert_str_eq(sv_object_get_str(c, "name"), "shared2");
+    /* Holders of the old value still read it whole. */
+    cr_assert_str_eq(sv_object_get_str(a, "name"), "shared");
+    sv_free(a);
+    sv_free(b);
+    sv_free(c);
+    sv_free(fresh);
+    sv_free(out);
+    sv_free(next);
+    sv_free(made);
+
+    salog_err_init(&err);
+    configs_test_expect_error(configs_get_shared(configs_test_store, "pci_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &c, &err),
+                              &err, SALOG_E_VALIDATION, "DoesNotExist", "/id");
+}

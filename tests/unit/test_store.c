@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "model/store.h"
@@ -123,4 +124,41 @@ Test(store, initialised_marker)
 Test(store, missing_directory_is_not_initialised)
 {
     cr_assert(!store_is_initialised("/nonexistent/salog"));
+}
+
+/* Member files (model/store_members.h): one per open handle, removed on
+ * close; a process that dies with the environment open leaves its file,
+ * and store_watch then runs failchk and removes it. */
+Test(store, member_files_mark_dead_openers)
+{
+    char path[160];
+    store *s = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(store_open(&s, store_test_data, true, &err), SALOG_OK);
+    snprintf(path, sizeof path, "%s/procs/%ld", store_test_data, (long)getpid());
+    cr_assert_eq(access(path, F_OK), 0, "the opener's member file exists");
+    cr_assert_eq(store_watch(s), SALOG_OK);
+
+    pid_t child = fork();
+    cr_assert_neq(child, -1);
+    if (child == 0) {
+        /* After fork the parent's handle must not be used: open our own, then
+         * die without closing it. */
+        store *c = NULL;
+        salog_err cerr;
+        salog_err_init(&cerr);
+        _exit(store_open(&c, store_test_data, false, &cerr) == SALOG_OK ? 0 : 1);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char dead[160];
+    snprintf(dead, sizeof dead, "%s/procs/%ld", store_test_data, (long)child);
+    cr_assert_eq(access(dead, F_OK), 0, "a process that died with the environment open leaves its file");
+    cr_assert_eq(store_watch(s), SALOG_OK);
+    cr_assert_neq(access(dead, F_OK), 0, "store_watch ran failchk and forgot the dead process");
+    cr_assert(!store_must_exit(s));
+    store_close(s);
+    cr_assert_neq(access(path, F_OK), 0, "close removes the member file");
 }

@@ -1,0 +1,253 @@
+/* Group commit of appends (append_queue.h). */
+#include "model/append_queue.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/store_internal.h"
+
+/* A group never exceeds the largest /v2/log batch: its page locks must stay
+ * within the lock table sized for such batches (store.c). */
+#define AQ_MAX_EVENTS 1000
+
+/* One caller's request; lives on the caller's stack until it is done. */
+typedef struct aq_request {
+    const char *config_id;
+    const log_item *items;
+    size_t count;
+    bool want_root;
+    log_append_result *out;
+    salog_err *err;
+    salog_status st;
+    bool taken;                   /* in a group being appended */
+    bool done;
+    pthread_cond_t wake;          /* done, or the queue wants a new leader */
+    struct aq_request *next;      /* queue order */
+    struct aq_request *group_next;
+} aq_request;
+
+struct append_queue {
+    pthread_mutex_t mu;
+    aq_request *head, *tail;
+    bool leading;                 /* a thread is appending a group */
+};
+
+append_queue *append_queue_new(void)
+{
+    append_queue *q = calloc(1, sizeof *q);
+    if (q && pthread_mutex_init(&q->mu, NULL) != 0) {
+        free(q);
+        q = NULL;
+    }
+    return q;
+}
+
+void append_queue_free(append_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}
+
+/* Takes the queue head and every later request for the same tree, in queue
+ * order, while the group stays within AQ_MAX_EVENTS. Called with mu held. */
+static aq_request *aq_take_group(append_queue *q, size_t *requests)
+{
+    aq_request *first = q->head, *last = first, *prev = NULL;
+    size_t events = first->count;
+    q->head = first->next;
+    if (!q->head)
+        q->tail = NULL;
+    first->group_next = NULL;
+    first->taken = true;
+    *requests = 1;
+    for (aq_request *r = q->head; r;) {
+        aq_request *next = r->next;
+        if (strcmp(r->config_id, first->config_id) == 0 && events + r->count <= AQ_MAX_EVENTS) {
+            if (prev)
+                prev->next = next;
+            else
+                q->head = next;
+            if (q->tail == r)
+                q->tail = prev;
+            r->group_next = NULL;
+            r->taken = true;
+            last->group_next = r;
+            last = r;
+            events += r->count;
+            (*requests)++;
+        } else {
+            prev = r;
+        }
+        r = next;
+    }
+    return first;
+}
+
+/* Hands leadership on: wakes the first queued request's thread, skipping
+ * the caller's own request (its thread is awake). Called with mu held. */
+static void aq_wake_next_leader(append_queue *q, const aq_request *self)
+{
+    for (aq_request *r = q->head; r; r = r->next)
+        if (r != self) {
+            pthread_cond_signal(&r->wake);
+            return;
+        }
+}
+
+/* One request in its own transaction (flushed with its group). */
+static void aq_run_alone(store *s, aq_request *r)
+{
+    uint8_t root[1][MERKLE_HASH_LEN];
+    size_t end = r->count;
+    r->st = auditlog_append_groups(s, r->config_id, r->items, r->count, &end, &r->want_root, 1, root, r->out,
+                                   r->err);
+}
+
+/* Makes the group's appends durable; a failed flush fails every request
+ * that had succeeded (its events are not known to be durable). */
+static void aq_flush_group(store *s, aq_request *group)
+{
+    salog_err ferr;
+    salog_err_init(&ferr);
+    salog_status st = auditlog_flush(s, &ferr);
+    if (st == SALOG_OK)
+        return;
+    for (aq_request *r = group; r; r = r->group_next)
+        if (r->st == SALOG_OK) {
+            auditlog_append_result_clear(r->out);
+            r->st = st;
+            *r->err = ferr;
+        }
+}
+
+/* Appends a group of requests for one tree (committed, not yet flushed);
+ * fills each request's st, out and err. Every per-request allocation
+ * happens before the append, so events that became durable are always
+ * reported as logged. */
+static void aq_run_group(store *s, aq_request *group, size_t requests)
+{
+    log_item *items = NULL;
+    size_t *ends = NULL, total = 0, k = 0;
+    bool *wants = NULL;
+    uint8_t (*roots)[MERKLE_HASH_LEN] = NULL;
+    log_append_result all = {0};
+    salog_err gerr;
+    salog_status st;
+
+    if (requests == 1) {
+        aq_run_alone(s, group);
+        return;
+    }
+    for (aq_request *r = group; r; r = r->group_next)
+        total += r->count;
+    items = malloc(total * sizeof *items);
+    ends = malloc(requests * sizeof *ends);
+    roots = malloc(requests * sizeof *roots);
+    wants = malloc(requests * sizeof *wants);
+    bool ready = items && ends && roots && wants;
+    for (aq_request *r = group; r; r = r->group_next) {
+        memset(r->out, 0, sizeof *r->out);
+        r->out->items = ready ? calloc(r->count, sizeof *r->out->items) : NULL;
+        if (!r->out->items)
+            ready = false;
+    }
+    if (!ready) {
+        /* Short of memory: no sharing, each request on its own. */
+        for (aq_request *r = group; r; r = r->group_next) {
+            free(r->out->items);
+            r->out->items = NULL;
+            aq_run_alone(s, r);
+        }
+        goto out;
+    }
+    for (aq_request *r = group; r; r = r->group_next) {
+        memcpy(items + (k ? ends[k - 1] : 0), r->items, r->count * sizeof *items);
+        ends[k] = (k ? ends[k - 1] : 0) + r->count;
+        wants[k] = r->want_root;
+        k++;
+    }
+    salog_err_init(&gerr);
+    st = auditlog_append_groups(s, group->config_id, items, total, ends, wants, requests, roots, &all, &gerr);
+    if (st != SALOG_OK) {
+        /* Nothing was appended (auditlog_append_groups fails only before or
+         * inside its transaction), and the cause may be one request's own
+         * events: let each request succeed or fail by itself. */
+        for (aq_request *r = group; r; r = r->group_next) {
+            free(r->out->items);
+            r->out->items = NULL;
+            aq_run_alone(s, r);
+        }
+        goto out;
+    }
+    k = 0;
+    for (aq_request *r = group; r; r = r->group_next, k++) {
+        size_t start = k ? ends[k - 1] : 0;
+        r->st = SALOG_OK;
+        /* Move this request's slice of the shared result. */
+        for (size_t i = 0; i < r->count; i++) {
+            r->out->items[i] = all.items[start + i];
+            all.items[start + i].envelope = NULL;
+        }
+        r->out->count = r->count;
+        r->out->tree_size = all.tree_size - total + ends[k];
+        memcpy(r->out->root, roots[k], MERKLE_HASH_LEN);
+    }
+out:
+    auditlog_append_result_clear(&all);
+    free(items);
+    free(ends);
+    free(wants);
+    free(roots);
+}
+
+salog_status append_queue_submit(store *s, const char *config_id, const log_item *items, size_t count,
+                                 bool want_root, log_append_result *out, salog_err *err)
+{
+    append_queue *q = s->append_queue;
+    aq_request me = {.config_id = config_id, .items = items, .count = count, .want_root = want_root, .out = out,
+                     .err = err};
+
+    memset(out, 0, sizeof *out);
+    if (!q || !config_id || count == 0 || count > AQ_MAX_EVENTS || pthread_cond_init(&me.wake, NULL) != 0)
+        return auditlog_append(s, config_id, items, count, out, err);
+    pthread_mutex_lock(&q->mu);
+    if (q->tail)
+        q->tail->next = &me;
+    else
+        q->head = &me;
+    q->tail = &me;
+    for (;;) {
+        while (!me.done && (me.taken || q->leading))
+            pthread_cond_wait(&me.wake, &q->mu);
+        if (me.done)
+            break;
+        /* Lead one group (ours, unless the head is for another tree). */
+        size_t requests = 0;
+        aq_request *group = aq_take_group(q, &requests);
+        q->leading = true;
+        pthread_mutex_unlock(&q->mu);
+        aq_run_group(s, group, requests);
+        /* The commit released the tree head: the next group may start its
+         * transaction while this one waits for the disk. Their flushes
+         * then share one fdatasync wherever they overlap. */
+        pthread_mutex_lock(&q->mu);
+        q->leading = false;
+        aq_wake_next_leader(q, &me);
+        pthread_mutex_unlock(&q->mu);
+        aq_flush_group(s, group);
+        pthread_mutex_lock(&q->mu);
+        for (aq_request *r = group, *next; r; r = next) {
+            next = r->group_next;  /* r may be gone once it is woken */
+            r->done = true;
+            if (r != &me)
+                pthread_cond_signal(&r->wake);
+        }
+    }
+    pthread_mutex_unlock(&q->mu);
+    pthread_cond_destroy(&me.wake);
+    return me.st;
+}
