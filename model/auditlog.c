@@ -252,16 +252,15 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
             /* The tree's newest root is always recorded: checkpoints and
              * search replies hand it out, and clients send it back as
              * prev_root. */
-            if (!c->want_roots || c->want_roots[group] || group + 1 == c->groups) {
+            bool wanted = !c->want_roots || c->want_roots[group];
+            if (wanted || group + 1 == c->groups) {
                 ret = merkle_root(al_read_node, &rd, size + i + 1, c->group_roots[group]);
                 if (ret == 0)
                     ret = al_put_root(s, txn, c->id, c->group_roots[group], size + i + 1);
                 if (ret != 0)
                     return ret;
-            } else {
-                memset(c->group_roots[group], 0, MERKLE_HASH_LEN);
             }
-            if (c->want_roots && !c->want_roots[group])
+            if (!wanted)
                 memset(c->group_roots[group], 0, MERKLE_HASH_LEN);
             group++;
         }
