@@ -7,7 +7,6 @@
  * holding the head lock is: stamp the time into the text, hash it, write
  * the event and its O(log n) nodes. */
 #include "model/auditlog.h"
-#include "model/auditlog_keys.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -20,6 +19,7 @@
 #include "codec/timefmt.h"
 #include "model/configs.h"
 #include "model/store_internal.h"
+#include "model/tree_tiles.h"
 
 #define AL_EVENT_KEY_LEN (ID_LEN + 8)
 #define AL_ROOT_KEY_LEN (ID_LEN + MERKLE_HASH_LEN)
@@ -104,23 +104,6 @@ static int al_head_read(store *s, DB_TXN *txn, const char *id, uint64_t *size, i
     if (last)
         *last = (int64_t)al_be64_get(v + 8);
     return 0;
-}
-
-/* Node reader over the nodes database, inside txn or (txn NULL) outside
- * any transaction: stored nodes never change. A missing node is damage. */
-typedef struct al_reader {
-    store *s;
-    DB_TXN *txn;
-    const char *id;
-} al_reader;
-
-static int al_read_node(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
-{
-    al_reader *r = ctx;
-    uint8_t key[AL_NODE_KEY_LEN];
-    al_node_key(key, r->id, level, index);
-    int ret = al_get_fixed(r->s->nodes, r->txn, key, sizeof key, out, MERKLE_HASH_LEN, 0);
-    return ret == DB_NOTFOUND ? EINVAL : ret;
 }
 
 /* Maps a merkle/DB error from a tree walk to a salog error. */
@@ -213,9 +196,9 @@ static int al_find_time(const sbuf *b, size_t *off)
 static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
 {
     al_append_ctx *c = vctx;
-    al_reader rd = {.s = s, .txn = txn, .id = c->id};
+    tile_reader rd;
     merkle_new_node nodes[MERKLE_MAX_LEVELS + 1];
-    uint8_t key[AL_NODE_KEY_LEN], head[AL_HEAD_LEN];
+    uint8_t key[AL_EVENT_KEY_LEN], head[AL_HEAD_LEN];
     char stamp[TIME_RFC3339_LEN + 1];
     uint64_t size;
     int64_t last;
@@ -224,6 +207,7 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
     if (ret != 0)
         return ret;
     c->old_size = size;
+    tile_reader_init(&rd, s->tiles, s->tile_edges, txn, c->id, NULL, 0);
     for (size_t i = 0; i < c->count; i++) {
         al_pending *p = &c->items[i];
         int64_t now = time_now_us();
@@ -237,12 +221,11 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
         if (ret != 0)
             return ret;
         size_t n = 0;
-        ret = merkle_append_nodes(al_read_node, &rd, size + i, p->leaf, nodes, &n);
+        ret = merkle_append_nodes(tile_reader_merkle, &rd, size + i, p->leaf, nodes, &n);
         if (ret != 0)
             return ret;
         for (size_t j = 0; j < n; j++) {
-            al_node_key(key, c->id, nodes[j].level, nodes[j].index);
-            ret = store_put(s->nodes, txn, key, AL_NODE_KEY_LEN, nodes[j].hash, MERKLE_HASH_LEN, 0);
+            ret = tile_reader_add(&rd, nodes[j].level, nodes[j].index, nodes[j].hash);
             if (ret != 0)
                 return ret;
         }
@@ -254,7 +237,7 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
              * prev_root. */
             bool wanted = !c->want_roots || c->want_roots[group];
             if (wanted || group + 1 == c->groups) {
-                ret = merkle_root(al_read_node, &rd, size + i + 1, c->group_roots[group]);
+                ret = merkle_root(tile_reader_merkle, &rd, size + i + 1, c->group_roots[group]);
                 if (ret == 0)
                     ret = al_put_root(s, txn, c->id, c->group_roots[group], size + i + 1);
                 if (ret != 0)
@@ -265,6 +248,8 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
             group++;
         }
     }
+    if ((ret = tile_reader_flush(&rd)) != 0)
+        return ret;
     size += c->count;
     al_be64_put(head, size);
     al_be64_put(head + 8, (uint64_t)last);
@@ -385,28 +370,30 @@ salog_status auditlog_size(store *s, const char *config_id, uint64_t *size, salo
     return SALOG_OK;
 }
 
-/* 1 <= size <= current size, else NotWithinRange on /tree_size. */
-static salog_status al_check_size(store *s, const char *config_id, uint64_t size, salog_err *err)
+/* 1 <= size <= current size (*cur), else NotWithinRange on /tree_size. */
+static salog_status al_check_size(store *s, const char *config_id, uint64_t size, uint64_t *cur,
+                                  salog_err *err)
 {
-    uint64_t cur = 0;
-    salog_status st = auditlog_size(s, config_id, &cur, err);
+    salog_status st = auditlog_size(s, config_id, cur, err);
     if (st != SALOG_OK)
         return st;
-    if (size == 0 || size > cur)
+    if (size == 0 || size > *cur)
         return salog_err_set(err, SALOG_E_VALIDATION, "NotWithinRange", "/tree_size",
                              "tree size %llu is not within 1..%llu", (unsigned long long)size,
-                             (unsigned long long)cur);
+                             (unsigned long long)*cur);
     return SALOG_OK;
 }
 
 salog_status auditlog_root(store *s, const char *config_id, uint64_t size, uint8_t root[MERKLE_HASH_LEN],
                            salog_err *err)
 {
-    salog_status st = al_check_size(s, config_id, size, err);
+    uint64_t cur = 0;
+    salog_status st = al_check_size(s, config_id, size, &cur, err);
     if (st != SALOG_OK)
         return st;
-    al_reader rd = {.s = s, .txn = NULL, .id = config_id};
-    int ret = merkle_root(al_read_node, &rd, size, root);
+    tile_reader rd;
+    tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
+    int ret = merkle_root(tile_reader_merkle, &rd, size, root);
     return ret == 0 ? SALOG_OK : al_tree_error(s, ret, "computing a root", err);
 }
 
@@ -435,15 +422,17 @@ salog_status auditlog_membership_proof(store *s, const char *config_id, uint64_t
     merkle_step steps[MERKLE_MAX_LEVELS];
     size_t n = 0;
     *proof = NULL;
-    salog_status st = al_check_size(s, config_id, size, err);
+    uint64_t cur = 0;
+    salog_status st = al_check_size(s, config_id, size, &cur, err);
     if (st != SALOG_OK)
         return st;
     if (index >= size)
         return salog_err_set(err, SALOG_E_VALIDATION, "NotWithinRange", "/leaf_index",
                              "leaf index %llu is not below tree size %llu", (unsigned long long)index,
                              (unsigned long long)size);
-    al_reader rd = {.s = s, .txn = NULL, .id = config_id};
-    int ret = merkle_membership_proof(al_read_node, &rd, index, size, steps, &n);
+    tile_reader rd;
+    tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
+    int ret = merkle_membership_proof(tile_reader_merkle, &rd, index, size, steps, &n);
     if (ret != 0)
         return al_tree_error(s, ret, "building a membership proof", err);
     *proof = malloc(n * 67 + 1);
@@ -461,7 +450,8 @@ salog_status auditlog_consistency_proof(store *s, const char *config_id, uint64_
     sv_value *arr = NULL;
     size_t n = 0;
     *proof = NULL;
-    salog_status st = al_check_size(s, config_id, new_size, err);
+    uint64_t cur = 0;
+    salog_status st = al_check_size(s, config_id, new_size, &cur, err);
     if (st != SALOG_OK)
         return st;
     if (old_size == 0 || old_size >= new_size)
@@ -474,8 +464,9 @@ salog_status auditlog_consistency_proof(store *s, const char *config_id, uint64_
         st = salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "out of memory");
         goto out;
     }
-    al_reader rd = {.s = s, .txn = NULL, .id = config_id};
-    int ret = merkle_consistency_proof(al_read_node, &rd, old_size, new_size, items, &n);
+    tile_reader rd;
+    tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
+    int ret = merkle_consistency_proof(tile_reader_merkle, &rd, old_size, new_size, items, &n);
     if (ret != 0) {
         st = al_tree_error(s, ret, "building a consistency proof", err);
         goto out;

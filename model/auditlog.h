@@ -4,7 +4,8 @@
  *
  * Storage (Berkeley DB, all keyed by the 36-byte config id first):
  *   events      id + be64 index        -> canonical JSON of the envelope
- *   nodes       id + u8 level + be64 i -> 32-byte hash of a perfect subtree
+ *   tiles       the hashes of the perfect subtrees, 62 to a record
+ *   tile_edges  (tree_tiles.h describes both)
  *   heads       id                     -> be64 size + be64 last received_at
  *   roots       id + 32-byte root      -> be64 size (for prev_root)
  *   checkpoints id + be64 size         -> signed checkpoint document (JSON)
@@ -13,7 +14,8 @@
  * DB_TXN_WRITE_NOSYNC (releasing the head lock at once) and then flushes
  * the log (DB_ENV->log_flush) before returning, so concurrent appenders in
  * any number of processes share one flush while indexes stay gap-free.
- * Nodes are immutable once written, so proofs read them without locks.
+ * Stored hashes never change once written (a tile only grows at its end),
+ * so proofs read them outside any transaction.
  *
  * Every function returns SALOG_OK or fills err (storage failures:
  * SALOG_E_INTERNAL / SALOG_E_RUNRECOVERY). */

@@ -6,7 +6,6 @@
  * subtrees are kept level by level (about 2 x 32 bytes per event), which is
  * what lets every checkpoint's root be recomputed in O(log n). */
 #include "model/auditlog.h"
-#include "model/auditlog_keys.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -20,6 +19,7 @@
 #include "codec/codec.h"
 #include "model/server_key.h"
 #include "model/store_internal.h"
+#include "model/tree_tiles.h"
 
 #define VF_READ_RETRIES 8
 
@@ -58,6 +58,7 @@ typedef struct vf_state {
     char *pub_text;             /* expected public_key member */
     char tree_name[65];
     vf_chain chain;
+    tile_reader tiles;          /* stored nodes, read without the process cache */
 } vf_state;
 
 static void vf_problem(vf_state *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -87,26 +88,16 @@ static int vf_get(DB *db, const void *key, size_t key_len, void **val, size_t *l
     return ret;
 }
 
-/* Stored node (level, index): 0, DB_NOTFOUND, EINVAL (wrong length) or a DB error. */
+/* Stored node (level, index): 0, EINVAL (missing or damaged) or a DB error. */
 static int vf_stored_node(vf_state *v, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
 {
-    uint8_t key[AL_NODE_KEY_LEN];
-    void *buf = NULL;
-    size_t len = 0;
-    al_node_key(key, v->id, level, index);
-    int ret = vf_get(v->s->nodes, key, sizeof key, &buf, &len);
-    if (ret == 0 && len != MERKLE_HASH_LEN)
-        ret = EINVAL;
-    if (ret == 0)
-        memcpy(out, buf, MERKLE_HASH_LEN);
-    free(buf);
-    return ret;
+    return tile_reader_node(&v->tiles, level, index, out);
 }
 
 static int vf_read_node(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
 {
-    int ret = vf_stored_node(ctx, level, index, out);
-    return ret == DB_NOTFOUND ? EINVAL : ret;
+    vf_state *v = ctx;
+    return vf_stored_node(v, level, index, out);
 }
 
 /* Root of size k (1 <= k <= n) from the recomputed subtrees: fold n's
@@ -420,6 +411,7 @@ salog_status auditlog_verify(store *s, const char *config_id, FILE *report, uint
     v->report = report;
     if ((st = auditlog_size(s, config_id, &v->n, err)) != SALOG_OK)
         return st;
+    tile_reader_init(&v->tiles, s->tiles, s->tile_edges, NULL, config_id, NULL, v->n);
     auditlog_tree_name(config_id, v->tree_name);
     if (v->n > SIZE_MAX / (2 * MERKLE_HASH_LEN)) {
         st = salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "tree too large to verify");

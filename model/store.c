@@ -20,8 +20,14 @@
 #include "model/append_queue.h"
 #include "model/json_cache.h"
 #include "model/store_members.h"
+#include "model/tile_cache.h"
+#include "model/tree_tiles.h"
 
-#define STORE_CACHE_BYTES   (32u * 1024u * 1024u)
+/* Enough for the Merkle tiles of about 1.5 million events (76 MB per
+ * million) besides the hot pages of the other databases. The region is a
+ * sparse file: a small store takes only the pages it uses. A DB_CONFIG file
+ * in the data directory overrides it (README.md). */
+#define STORE_CACHE_BYTES   (128u * 1024u * 1024u)
 #define STORE_LOG_BUFFER    (1024u * 1024u)
 #define STORE_THREAD_COUNT  256u
 /* A batch of 1000 events holds a few hundred page locks until it commits;
@@ -228,7 +234,8 @@ out:
 
 /* Opens one database inside its own auto-commit transaction. Concurrent
  * first openers can deadlock on creating the file, so retry. */
-static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type, u_int32_t db_flags)
+static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type, u_int32_t db_flags,
+                               u_int32_t pagesize)
 {
     int ret = 0;
     *out = NULL;
@@ -237,7 +244,8 @@ static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type
         ret = db_create(&db, s->env, 0);
         if (ret != 0)
             return ret;
-        if (db_flags != 0 && (ret = db->set_flags(db, db_flags)) != 0) {
+        if ((db_flags != 0 && (ret = db->set_flags(db, db_flags)) != 0) ||
+            (pagesize != 0 && (ret = db->set_pagesize(db, pagesize)) != 0)) {
             (void)db->close(db, 0);
             return ret;
         }
@@ -257,7 +265,7 @@ static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type
 
 static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
 {
-    return store_open_db_flags(s, out, file, type, 0);
+    return store_open_db_flags(s, out, file, type, 0, 0);
 }
 
 static void store_close_db(DB **db)
@@ -277,7 +285,8 @@ void store_close(store *s)
     store_close_db(&s->configs);
     store_close_db(&s->meta);
     store_close_db(&s->events);
-    store_close_db(&s->nodes);
+    store_close_db(&s->tiles);
+    store_close_db(&s->tile_edges);
     store_close_db(&s->heads);
     store_close_db(&s->roots);
     store_close_db(&s->checkpoints);
@@ -295,6 +304,7 @@ void store_close(store *s)
     append_queue_free(s->append_queue);
     json_cache_free(s->config_cache);
     json_cache_free(s->token_cache);
+    tile_cache_free(s->tile_cache);
     free(s->data_dir);
     free(s);
 }
@@ -350,7 +360,8 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
     s->append_queue = append_queue_new();
     s->config_cache = json_cache_new();
     s->token_cache = json_cache_new();
-    if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache) {
+    s->tile_cache = tile_cache_new();
+    if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache || !s->tile_cache) {
         st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
         goto out;
     }
@@ -379,7 +390,8 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db(s, &s->configs, "configs.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->meta, "meta.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->events, "events.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db(s, &s->nodes, "nodes.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db_flags(s, &s->tiles, "tiles.db", DB_BTREE, 0, TILE_DB_PAGESIZE)) != 0 ||
+        (ret = store_open_db_flags(s, &s->tile_edges, "tile_edges.db", DB_BTREE, 0, TILE_DB_PAGESIZE)) != 0 ||
         (ret = store_open_db(s, &s->heads, "heads.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->roots, "roots.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->checkpoints, "checkpoints.db", DB_BTREE)) != 0 ||
@@ -387,9 +399,9 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->search_time, "search_time.db", DB_BTREE)) != 0 ||
         (ret = store_open_db_flags(s, &s->search_suffix, "search_suffix.db", DB_BTREE,
-                                   DB_DUP | DB_DUPSORT)) != 0 ||
+                                   DB_DUP | DB_DUPSORT, 0)) != 0 ||
         (ret = store_open_db_flags(s, &s->search_long, "search_long.db", DB_BTREE,
-                                   DB_DUP | DB_DUPSORT)) != 0 ||
+                                   DB_DUP | DB_DUPSORT, 0)) != 0 ||
         (ret = store_open_db(s, &s->search_heads, "search_heads.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->search_results, "search_results.db", DB_BTREE)) != 0) {
         st = store_db_error(s, ret, "opening the databases", err);

@@ -31,7 +31,8 @@ struct store {
     int must_exit;     /* set by the panic event callback; read with __atomic */
     /* The tamper-evident log (auditlog.h describes the keys). */
     DB *events;        /* id + be64 index -> canonical envelope JSON */
-    DB *nodes;         /* id + u8 level + be64 index -> 32-byte hash */
+    DB *tiles;         /* id + be64 last leaf + u8 stratum -> 62 hashes (tree_tiles.h) */
+    DB *tile_edges;    /* id + u8 stratum -> be64 tile + its hashes so far */
     DB *heads;         /* id -> be64 size + be64 last received_at */
     DB *roots;         /* id + 32-byte root -> be64 size */
     DB *checkpoints;   /* id + be64 size -> checkpoint JSON */
@@ -46,6 +47,7 @@ struct store {
     struct append_queue *append_queue; /* group commit of this process's appends */
     struct json_cache *config_cache; /* decoded configs (json_cache.h) */
     struct json_cache *token_cache;  /* decoded token records */
+    struct tile_cache *tile_cache;   /* full upper Merkle tiles (tile_cache.h) */
 };
 
 /* How many times a transaction that lost a deadlock is tried again. */

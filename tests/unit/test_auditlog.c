@@ -19,7 +19,7 @@
 #include "codec/codec.h"
 #include "codec/timefmt.h"
 #include "model/auditlog.h"
-#include "model/auditlog_keys.h"
+#include "model/tree_tiles.h"
 #include "model/configs.h"
 #include "model/server_key.h"
 #include "model/store_internal.h"
@@ -814,10 +814,23 @@ Test(auditlog, verify_reports_corrupt_node)
 {
     al_test_append_n(al_test_cfg, 16);
     uint64_t problems = 9;
-    uint8_t key[AL_NODE_KEY_LEN], junk[32];
-    memset(junk, 0xab, sizeof junk);
-    al_node_key(key, al_test_cfg, 2, 1); /* level 2, index 1: events 4..7 */
-    al_test_put_raw(al_test_store->nodes, key, sizeof key, junk, sizeof junk);
+    uint8_t key[ID_LEN + 1];
+    void *tile = NULL;
+    size_t len = 0;
+    tile_place at;
+    /* Overwrite the stored hash of node level 2, index 1 (events 4..7). With
+     * 16 events, tile 0 of stratum 0 is still growing: it is the edge
+     * record of stratum 0 (be64 tile index, then the hashes). */
+    tile_locate(2, 1, &at);
+    cr_assert_eq(at.stratum, 0);
+    cr_assert_eq(at.tile, 0);
+    memcpy(key, al_test_cfg, ID_LEN);
+    key[ID_LEN] = 0;
+    cr_assert_eq(store_get_alloc(al_test_store->tile_edges, NULL, key, sizeof key, &tile, &len, 0), 0);
+    cr_assert_eq(len, 8 + 31 * 32); /* 16 leaves: 16 + 8 + 4 + 2 + 1 hashes */
+    memset((uint8_t *)tile + 8 + at.position * 32, 0xab, 32);
+    al_test_put_raw(al_test_store->tile_edges, key, sizeof key, tile, len);
+    free(tile);
     char *text = al_test_verify_report(&problems);
     cr_assert(problems >= 1);
     cr_assert_not_null(strstr(text, "node level 2 index 1 (events 4..7): does not match its children"), "%s",
@@ -921,4 +934,139 @@ Test(auditlog, leases)
     cr_assert_eq(sv_object_get(rec, "pid")->u.i, (int64_t)getpid());
     cr_assert_eq(sv_object_get(rec, "expires_at_us")->u.i, now + ttl);
     sv_free(rec);
+}
+
+/* A tree of 33,001 events crosses into a fourth stratum of tiles (level 15
+ * holds one node from 32,768 events on); batches of 997 make tiles roll
+ * over inside a transaction and across transactions. Roots, membership and
+ * consistency proofs at sizes around every tile edge agree with the naive
+ * reference, read cold and again with the process's tile cache warm. */
+Test(auditlog, tiles_across_strata)
+{
+    enum { N = 33001, BATCH = 997 };
+    salog_err err;
+    salog_err_init(&err);
+    uint8_t(*leaves)[32] = calloc(N, 32);
+    sv_value **evs = calloc(BATCH, sizeof *evs);
+    log_item *items = calloc(BATCH, sizeof *items);
+    cr_assert(leaves && evs && items);
+    for (uint64_t done = 0; done < N;) {
+        size_t count = N - done < BATCH ? (size_t)(N - done) : BATCH;
+        for (size_t i = 0; i < count; i++) {
+            char msg[48];
+            snprintf(msg, sizeof msg, "tile event %llu", (unsigned long long)(done + i));
+            evs[i] = al_test_event(msg);
+            items[i] = (log_item){.event = evs[i]};
+        }
+        log_append_result r;
+        cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, count, &r, &err), SALOG_OK, "%s",
+                     err.count ? err.items[0].detail : "");
+        for (size_t i = 0; i < count; i++) {
+            al_test_unhex(r.items[i].hash, leaves[done + i]);
+            sv_free(evs[i]);
+        }
+        done += count;
+        uint8_t naive[32];
+        al_test_naive_root(leaves, done, naive);
+        cr_assert_eq(memcmp(r.root, naive, 32), 0, "batch root at %llu", (unsigned long long)done);
+        auditlog_append_result_clear(&r);
+    }
+    const uint64_t sizes[] = {1, 2, 31, 32, 33, 63, 64, 65, 1023, 1024, 1025, 1057, 2047, 2048,
+                              5000, 32767, 32768, 32769, 32800, N - 1, N};
+    const size_t nsizes = sizeof sizes / sizeof sizes[0];
+    uint8_t(*roots)[32] = calloc(nsizes, 32);
+    for (size_t k = 0; k < nsizes; k++)
+        al_test_naive_root(leaves, sizes[k], roots[k]);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < nsizes; k++) {
+            uint8_t got[32];
+            cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, sizes[k], got, &err), SALOG_OK);
+            cr_assert_eq(memcmp(got, roots[k], 32), 0, "root of %llu, pass %d", (unsigned long long)sizes[k],
+                         pass);
+            const uint64_t picks[] = {0, sizes[k] / 3, sizes[k] / 2, sizes[k] - 1, sizes[k] > 32 ? 31 : 0,
+                                      sizes[k] > 1024 ? 1024 : 0};
+            for (size_t p = 0; p < sizeof picks / sizeof picks[0]; p++) {
+                char *proof = NULL;
+                cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, picks[p], sizes[k], &proof,
+                                                       &err),
+                             SALOG_OK);
+                cr_assert_eq(merkle_verify_membership_text(leaves[picks[p]], proof, roots[k]), 1,
+                             "leaf %llu in %llu, pass %d", (unsigned long long)picks[p],
+                             (unsigned long long)sizes[k], pass);
+                free(proof);
+            }
+            for (size_t m = 0; m < k; m++) {
+                sv_value *proof = NULL;
+                const char *texts[64];
+                cr_assert_eq(auditlog_consistency_proof(al_test_store, al_test_cfg, sizes[m], sizes[k], &proof,
+                                                        &err),
+                             SALOG_OK);
+                cr_assert(proof->u.arr.count <= 64);
+                for (size_t j = 0; j < proof->u.arr.count; j++)
+                    texts[j] = proof->u.arr.items[j]->u.s.ptr;
+                cr_assert_eq(merkle_verify_consistency_text(texts, proof->u.arr.count, roots[m], roots[k]), 1,
+                             "%llu -> %llu, pass %d", (unsigned long long)sizes[m], (unsigned long long)sizes[k],
+                             pass);
+                sv_free(proof);
+            }
+        }
+    }
+    uint64_t problems = 9;
+    char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    free(roots);
+    free(items);
+    free(evs);
+    free(leaves);
+}
+
+/* The process's tile cache may hold a copy of a growing upper tile taken at
+ * an older size. After more appends, a proof that needs that tile's newer
+ * hashes must read them (here: stratum 1, tile 1, cached with 3 hashes at
+ * 1,100 events, then needed up to hash 34 at 1,600). */
+Test(auditlog, cached_tiles_grow)
+{
+    enum { FIRST = 1100, N = 1600 };
+    salog_err err;
+    salog_err_init(&err);
+    uint8_t(*leaves)[32] = calloc(N, 32);
+    cr_assert_not_null(leaves);
+    for (uint64_t done = 0; done < N;) {
+        size_t count = done < FIRST ? FIRST : N - FIRST;
+        sv_value **evs = calloc(count, sizeof *evs);
+        log_item *items = calloc(count, sizeof *items);
+        for (size_t i = 0; i < count; i++) {
+            char msg[48];
+            snprintf(msg, sizeof msg, "grow event %llu", (unsigned long long)(done + i));
+            evs[i] = al_test_event(msg);
+            items[i] = (log_item){.event = evs[i]};
+        }
+        log_append_result r;
+        cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, count, &r, &err), SALOG_OK);
+        for (size_t i = 0; i < count; i++) {
+            al_test_unhex(r.items[i].hash, leaves[done + i]);
+            sv_free(evs[i]);
+        }
+        auditlog_append_result_clear(&r);
+        free(evs);
+        free(items);
+        done += count;
+        /* Proofs at this size put stratum 1's growing tile in the cache. */
+        uint8_t root[32];
+        al_test_naive_root(leaves, done, root);
+        for (uint64_t leaf = 1024; leaf < done; leaf += 3) {
+            char *proof = NULL;
+            cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, leaf, done, &proof, &err), SALOG_OK,
+                         "leaf %llu of %llu: %s", (unsigned long long)leaf, (unsigned long long)done,
+                         err.count ? err.items[0].detail : "");
+            cr_assert_eq(merkle_verify_membership_text(leaves[leaf], proof, root), 1, "leaf %llu of %llu",
+                         (unsigned long long)leaf, (unsigned long long)done);
+            free(proof);
+        }
+        uint8_t got[32];
+        cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, done, got, &err), SALOG_OK);
+        cr_assert_eq(memcmp(got, root, 32), 0);
+    }
+    free(leaves);
 }

@@ -1,0 +1,303 @@
+/* Merkle nodes stored in tiles (tree_tiles.h). */
+#include "model/tree_tiles.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/store_internal.h"
+#include "model/tile_cache.h"
+
+/* Non-transactional reads can still lose a deadlock now and then. */
+#define TILE_READ_RETRIES 8
+
+void tile_locate(unsigned level, uint64_t index, tile_place *out)
+{
+    unsigned local_level = level % TILE_HEIGHT;
+    unsigned per_tile = TILE_HEIGHT - local_level; /* log2 of this level's nodes per tile */
+    uint64_t local_index = index & (((uint64_t)1 << per_tile) - 1);
+    /* Post-order: before node (r, j) come every node completed by the base
+     * nodes 0..L-1 (2L - popcount(L) of them for L < 32), then its r
+     * descendants ending at L, where L is the last base node it covers. */
+    unsigned last = (unsigned)(((local_index + 1) << local_level) - 1);
+    out->stratum = level / TILE_HEIGHT;
+    out->tile = index >> per_tile;
+    out->position = 2 * last - (unsigned)__builtin_popcount(last) + local_level;
+}
+
+/* The last leaf a tile covers (saturating: tiles of stratum 12 never fill). */
+static uint64_t tile_last_leaf(unsigned stratum, uint64_t tile)
+{
+    unsigned shift = TILE_HEIGHT * (stratum + 1);
+    if (shift >= 64 || tile >= ((uint64_t)1 << (64 - shift)))
+        return UINT64_MAX;
+    return ((tile + 1) << shift) - 1;
+}
+
+void tile_key(uint8_t key[TILE_KEY_LEN], const char *config_id, unsigned stratum, uint64_t tile)
+{
+    uint64_t last = tile_last_leaf(stratum, tile);
+    memcpy(key, config_id, ID_LEN);
+    for (int i = 0; i < 8; i++)
+        key[ID_LEN + i] = (uint8_t)(last >> (56 - 8 * i));
+    key[ID_LEN + 8] = (uint8_t)stratum;
+}
+
+static void tile_edge_key(uint8_t key[TILE_EDGE_KEY_LEN], const char *config_id, unsigned stratum)
+{
+    memcpy(key, config_id, ID_LEN);
+    key[ID_LEN] = (uint8_t)stratum;
+}
+
+static void tile_be64_put(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t tile_be64_get(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+void tile_reader_init(tile_reader *r, DB *full, DB *edges, DB_TXN *txn, const char *config_id,
+                      struct tile_cache *cache, uint64_t size_hint)
+{
+    r->size_hint = size_hint;
+    r->full = full;
+    r->edges = edges;
+    r->txn = txn;
+    r->config_id = config_id;
+    r->cache = txn ? NULL : cache;
+    for (size_t s = 0; s < TILE_STRATA; s++) {
+        r->strata[s].loaded = false;
+        r->strata[s].dirty = false;
+    }
+}
+
+/* DB->get into buf (at most cap bytes); *len = the record's size. Outside
+ * a transaction, lost deadlocks are retried. A longer record is EINVAL. */
+static int tile_get(tile_reader *r, DB *db, const void *key, size_t key_len, void *buf, size_t cap,
+                    size_t *len)
+{
+    int ret = 0;
+    for (int attempt = 0; attempt <= TILE_READ_RETRIES; attempt++) {
+        DBT k, v;
+        memset(&k, 0, sizeof k);
+        memset(&v, 0, sizeof v);
+        k.data = (void *)key;
+        k.size = (u_int32_t)key_len;
+        v.data = buf;
+        v.ulen = (u_int32_t)cap;
+        v.flags = DB_DBT_USERMEM;
+        ret = db->get(db, r->txn, &k, &v, 0);
+        *len = v.size;
+        if (ret == DB_BUFFER_SMALL)
+            ret = EINVAL;
+        if (r->txn || (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED))
+            break;
+        usleep(1000u << (attempt < 6 ? attempt : 6));
+    }
+    return ret;
+}
+
+/* The full tile, or DB_NOTFOUND. */
+static int tile_fetch_full(tile_reader *r, unsigned stratum, uint64_t tile, tile_buf *b)
+{
+    uint8_t key[TILE_KEY_LEN];
+    size_t len = 0;
+    tile_key(key, r->config_id, stratum, tile);
+    int ret = tile_get(r, r->full, key, sizeof key, b->hashes, TILE_MAX_BYTES, &len);
+    if (ret == 0 && len != TILE_MAX_BYTES)
+        ret = EINVAL;
+    if (ret == 0)
+        b->count = TILE_MAX_NODES;
+    return ret;
+}
+
+/* The growing tile of `stratum` if it is `tile`. *found: 1 = it is (b
+ * filled), 0 = no hashes of `tile` yet, -1 = `tile` is complete by now. */
+static int tile_fetch_edge(tile_reader *r, unsigned stratum, uint64_t tile, tile_buf *b, int *found)
+{
+    uint8_t key[TILE_EDGE_KEY_LEN], edge[8 + TILE_MAX_BYTES];
+    size_t len = 0;
+    tile_edge_key(key, r->config_id, stratum);
+    int ret = tile_get(r, r->edges, key, sizeof key, edge, sizeof edge, &len);
+    *found = 0;
+    if (ret == DB_NOTFOUND)
+        return 0;
+    if (ret != 0)
+        return ret;
+    if (len < 8 || (len - 8) % MERKLE_HASH_LEN != 0 || len - 8 >= TILE_MAX_BYTES)
+        return EINVAL;
+    uint64_t edge_tile = tile_be64_get(edge);
+    if (edge_tile == tile) {
+        b->count = (len - 8) / MERKLE_HASH_LEN;
+        memcpy(b->hashes, edge + 8, len - 8);
+        *found = 1;
+    } else if (edge_tile > tile) {
+        *found = -1;
+    }
+    return 0;
+}
+
+/* Reads tile `tile` of `stratum` into b: the full tile, else the growing
+ * one (a tile not begun has no hashes). Which is tried first follows the
+ * size hint; both are tried, so a tile that completes meanwhile is found. */
+static int tile_fetch(tile_reader *r, unsigned stratum, uint64_t tile, tile_buf *b)
+{
+    int found = 0, ret;
+    bool growing = r->size_hint > 0 && tile_last_leaf(stratum, tile) >= r->size_hint;
+    b->loaded = false;
+    b->dirty = false;
+    if (growing) {
+        if ((ret = tile_fetch_edge(r, stratum, tile, b, &found)) != 0)
+            return ret;
+        if (found == 0)
+            b->count = 0;
+        if (found >= 0)
+            goto loaded;
+    }
+    ret = tile_fetch_full(r, stratum, tile, b);
+    if (ret == 0)
+        goto loaded;
+    if (ret != DB_NOTFOUND)
+        return ret;
+    if (growing)
+        return EINVAL; /* said complete, but not stored */
+    if ((ret = tile_fetch_edge(r, stratum, tile, b, &found)) != 0)
+        return ret;
+    if (found == 0)
+        b->count = 0;
+    if (found < 0) {
+        /* Completed between the two reads (outside a transaction). */
+        ret = tile_fetch_full(r, stratum, tile, b);
+        if (ret != 0)
+            return ret == DB_NOTFOUND ? EINVAL : ret;
+    }
+loaded:
+    b->loaded = true;
+    b->tile = tile;
+    if (r->cache && stratum >= 1)
+        tile_cache_put(r->cache, r->config_id, stratum, tile, b->count, b->hashes);
+    return 0;
+}
+
+/* Writes a changed tile: a full one goes to the tiles database for good
+ * (and the stratum's edge moves on to the next tile), a growing one
+ * replaces its stratum's edge. */
+static int tile_put(tile_reader *r, unsigned stratum, tile_buf *b)
+{
+    uint8_t key[TILE_KEY_LEN], edge_key[TILE_EDGE_KEY_LEN], edge[8 + TILE_MAX_BYTES];
+    int ret;
+    tile_edge_key(edge_key, r->config_id, stratum);
+    if (b->count == TILE_MAX_NODES) {
+        tile_key(key, r->config_id, stratum, b->tile);
+        ret = store_put(r->full, r->txn, key, sizeof key, b->hashes, TILE_MAX_BYTES, DB_NOOVERWRITE);
+        if (ret == DB_KEYEXIST)
+            ret = EINVAL; /* the head and the stored tiles disagree */
+        if (ret == 0) {
+            /* The stratum's growing tile is now the next one, empty. */
+            tile_be64_put(edge, b->tile + 1);
+            ret = store_put(r->edges, r->txn, edge_key, sizeof edge_key, edge, 8, 0);
+        }
+    } else {
+        tile_be64_put(edge, b->tile);
+        memcpy(edge + 8, b->hashes, b->count * MERKLE_HASH_LEN);
+        ret = store_put(r->edges, r->txn, edge_key, sizeof edge_key, edge, 8 + b->count * MERKLE_HASH_LEN, 0);
+    }
+    if (ret == 0)
+        b->dirty = false;
+    return ret;
+}
+
+/* Makes r->strata[stratum] hold `tile`, writing out the tile it replaces
+ * when that one changed. */
+static int tile_load(tile_reader *r, unsigned stratum, uint64_t tile)
+{
+    tile_buf *b = &r->strata[stratum];
+    if (b->loaded && b->tile == tile)
+        return 0;
+    if (b->loaded && b->dirty) {
+        int ret = tile_put(r, stratum, b);
+        if (ret != 0)
+            return ret;
+    }
+    return tile_fetch(r, stratum, tile, b);
+}
+
+int tile_reader_node(tile_reader *r, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
+{
+    tile_place p;
+    if (level >= MERKLE_MAX_LEVELS)
+        return EINVAL;
+    tile_locate(level, index, &p);
+    tile_buf *b = &r->strata[p.stratum];
+    bool held = b->loaded && b->tile == p.tile;
+    if (!held || p.position >= b->count) {
+        size_t cached = 0;
+        /* Inside a transaction the held tile is the truth (it may hold
+         * this transaction's own nodes). Outside, a held copy may predate
+         * the node (an older cached copy, or appends since): read again. */
+        if (held && r->txn)
+            return EINVAL;
+        if (!held && r->cache && p.stratum >= 1 &&
+            (cached = tile_cache_get(r->cache, r->config_id, p.stratum, p.tile, p.position, b->hashes)) > 0) {
+            b->loaded = true;
+            b->dirty = false; /* no cache inside a transaction: never dirty here */
+            b->tile = p.tile;
+            b->count = cached;
+        } else {
+            if (held)
+                b->loaded = false; /* outside a transaction: never dirty */
+            int ret = tile_load(r, p.stratum, p.tile);
+            if (ret != 0)
+                return ret;
+            if (p.position >= b->count)
+                return EINVAL;
+        }
+    }
+    memcpy(out, b->hashes + (size_t)p.position * MERKLE_HASH_LEN, MERKLE_HASH_LEN);
+    return 0;
+}
+
+int tile_reader_merkle(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
+{
+    return tile_reader_node(ctx, level, index, out);
+}
+
+int tile_reader_add(tile_reader *r, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
+{
+    tile_place p;
+    if (level >= MERKLE_MAX_LEVELS || !r->txn)
+        return EINVAL;
+    tile_locate(level, index, &p);
+    int ret = tile_load(r, p.stratum, p.tile);
+    if (ret != 0)
+        return ret;
+    tile_buf *b = &r->strata[p.stratum];
+    if (p.position != b->count)
+        return EINVAL;
+    memcpy(b->hashes + (size_t)p.position * MERKLE_HASH_LEN, hash, MERKLE_HASH_LEN);
+    b->count++;
+    b->dirty = true;
+    return 0;
+}
+
+int tile_reader_flush(tile_reader *r)
+{
+    for (unsigned s = 0; s < TILE_STRATA; s++) {
+        tile_buf *b = &r->strata[s];
+        if (b->loaded && b->dirty) {
+            int ret = tile_put(r, s, b);
+            if (ret != 0)
+                return ret;
+        }
+    }
+    return 0;
+}
