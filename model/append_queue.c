@@ -231,15 +231,18 @@ salog_status append_queue_submit(store *s, const char *config_id, const log_item
         q->leading = true;
         pthread_mutex_unlock(&q->mu);
         aq_run_group(s, group, requests);
-        /* The commit released the tree head: the next group may start its
-         * transaction while this one waits for the disk. Their flushes
-         * then share one fdatasync wherever they overlap. */
+        /* Leadership is kept through the flush: the requests that arrive
+         * meanwhile make the next group, one transaction and one fdatasync
+         * for all of them. Handing it on at the commit instead let the next
+         * group start while this one waited for the disk, but made smaller
+         * groups and more flushes: /v1/log at 16 connections through
+         * lighttpd, 1 worker x 16 threads, five alternating runs each:
+         * 0.367 x the no-op floor against 0.342. (Other processes' flushes
+         * still share fdatasyncs with ours inside Berkeley DB.) */
+        aq_flush_group(s, group);
         pthread_mutex_lock(&q->mu);
         q->leading = false;
         aq_wake_next_leader(q, &me);
-        pthread_mutex_unlock(&q->mu);
-        aq_flush_group(s, group);
-        pthread_mutex_lock(&q->mu);
         for (aq_request *r = group, *next; r; r = next) {
             next = r->group_next;  /* r may be gone once it is woken */
             r->done = true;
