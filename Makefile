@@ -108,7 +108,7 @@ install: all
 	install -m 0644 admin/salog.8 $(DESTDIR)$(PREFIX)/share/man/man8/salog.8
 	for t in lighttpd/salog.conf.in apache/salog-fcgid.conf.in apache/salog-proxy-fcgi.conf.in; do \
 	    out=$(DESTDIR)/etc/salog/$$(basename $$t .in); \
-	    sh scripts/render.sh $$t $$out /run/salog 8080 $(PREFIX)/lib/salog/salog.fcgi /var/lib/salog 2 && \
+	    sh scripts/render.sh $$t $$out /run/salog 8080 $(PREFIX)/lib/salog/salog.fcgi /var/lib/salog 1 && \
 	    chmod 0644 $$out; \
 	done
 

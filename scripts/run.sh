@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 sh "$TOP/scripts/render.sh" "$TOP/lighttpd/salog.conf.in" "$RUNDIR/lighttpd.conf" "$RUNDIR" "$PORT" \
-    "$TOP/bin/salog.fcgi" "$DATA" 2
+    "$TOP/bin/salog.fcgi" "$DATA" 1
 echo "salog: serving http://127.0.0.1:$PORT/ (data $DATA); Ctrl-C stops"
 # In the foreground, so that Ctrl-C reaches lighttpd, which stops its workers.
 lighttpd -D -f "$RUNDIR/lighttpd.conf" || true

@@ -27,7 +27,7 @@ mkdir -p "$WORK/www"
 ADMIN=$(tail -n 1 "$WORK/init.out")
 TOKEN=$("$TOP/bin/salog" --data "$WORK/data" token create --scope log,search --name bench | tail -n 1)
 sh "$TOP/scripts/render.sh" "$TOP/lighttpd/salog.conf.in" "$WORK/lighttpd.conf" "$WORK" "$PORT" \
-    "$TOP/bin/salog.fcgi" "$WORK/data" "${BENCH_PROCS:-2}"
+    "$TOP/bin/salog.fcgi" "$WORK/data" "${BENCH_PROCS:-1}"
 [ -n "${BENCH_THREADS:-}" ] && sed -i "s/\"SALOG_THREADS\" => \"[0-9]*\"/\"SALOG_THREADS\" => \"$BENCH_THREADS\"/" "$WORK/lighttpd.conf"
 lighttpd -D -f "$WORK/lighttpd.conf" > "$WORK/stderr.log" 2>&1 &
 i=0; until curl -s -o /dev/null "http://127.0.0.1:$PORT/"; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done
