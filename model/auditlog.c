@@ -207,7 +207,7 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
     if (ret != 0)
         return ret;
     c->old_size = size;
-    tile_reader_init(&rd, s->tiles, s->tile_edges, txn, c->id, NULL, 0);
+    tile_reader_init(&rd, s->tiles, s->tile_edges, txn, c->id, NULL, size);
     for (size_t i = 0; i < c->count; i++) {
         al_pending *p = &c->items[i];
         int64_t now = time_now_us();

@@ -100,6 +100,55 @@ static int vf_read_node(void *ctx, unsigned level, uint64_t index, uint8_t out[M
     return vf_stored_node(v, level, index, out);
 }
 
+/* The tiles' shape: each band's growing tile is the one a tree of n leaves
+ * has, with exactly its hashes, and no complete tile lies beyond n (extra
+ * hashes would make every later append fail). Appends during the run
+ * change the shape, so nothing is reported unless the size is still n. */
+static int vf_check_tile_shape(vf_state *v)
+{
+    char found[TILE_STRATA + 1][160];
+    size_t nfound = 0;
+    for (unsigned st = 0; st < TILE_STRATA; st++) {
+        uint64_t want_tile = 0, have_tile = 0;
+        size_t want_count = 0, have_count = 0;
+        bool want = tile_expected_edge(v->n, st, &want_tile, &want_count), have = false;
+        int ret = tile_reader_edge(&v->tiles, st, &have, &have_tile, &have_count);
+        if (ret == EINVAL) {
+            snprintf(found[nfound++], sizeof found[0], "tiles: band %u's growing tile is malformed", st);
+            continue;
+        }
+        if (ret != 0)
+            return ret;
+        if (!want && have && have_count > 0)
+            snprintf(found[nfound++], sizeof found[0],
+                     "tiles: band %u holds %zu hashes of tile %llu, but the tree has none there", st, have_count,
+                     (unsigned long long)have_tile);
+        else if (want && (!have || have_tile != want_tile || have_count != want_count))
+            snprintf(found[nfound++], sizeof found[0],
+                     "tiles: band %u's growing tile holds %zu hashes of tile %llu, expected %zu of tile %llu", st,
+                     have ? have_count : 0, (unsigned long long)have_tile, want_count,
+                     (unsigned long long)want_tile);
+    }
+    bool beyond = false;
+    unsigned beyond_stratum = 0;
+    uint64_t beyond_leaf = 0;
+    int ret = tile_reader_full_beyond(&v->tiles, v->n, &beyond, &beyond_stratum, &beyond_leaf);
+    if (ret != 0)
+        return ret;
+    if (beyond)
+        snprintf(found[nfound++], sizeof found[0],
+                 "tiles: a complete tile of band %u ends at event %llu, beyond the tree's size %llu", beyond_stratum,
+                 (unsigned long long)beyond_leaf, (unsigned long long)v->n);
+    uint64_t now = 0;
+    salog_err err;
+    salog_err_init(&err);
+    if (nfound == 0 || auditlog_size(v->s, v->id, &now, &err) != SALOG_OK || now != v->n)
+        return 0;
+    for (size_t i = 0; i < nfound; i++)
+        vf_problem(v, "%s", found[i]);
+    return 0;
+}
+
 /* Root of size k (1 <= k <= n) from the recomputed subtrees: fold n's
  * binary decomposition from the right. */
 static void vf_calc_root(const vf_state *v, uint64_t k, uint8_t out[MERKLE_HASH_LEN])
@@ -154,7 +203,7 @@ static int vf_check_events(vf_state *v)
         sv_free(env);
         free(buf);
         ret = vf_stored_node(v, 0, i, stored);
-        if (ret == DB_NOTFOUND || ret == EINVAL)
+        if (ret == EINVAL)
             vf_problem(v, "event %llu: its leaf node is missing or damaged", (unsigned long long)i);
         else if (ret != 0)
             return ret;
@@ -175,7 +224,7 @@ static int vf_check_nodes(vf_state *v)
             unsigned long long lo = (unsigned long long)(j << l), hi = (unsigned long long)(((j + 1) << l) - 1);
             merkle_hash_children(v->calc[l - 1][2 * j], v->calc[l - 1][2 * j + 1], v->calc[l][j]);
             int ret = vf_stored_node(v, l, j, node);
-            if (ret == DB_NOTFOUND || ret == EINVAL) {
+            if (ret == EINVAL) {
                 vf_problem(v, "node level %u index %llu (events %llu..%llu): missing or damaged", l,
                            (unsigned long long)j, lo, hi);
                 continue;
@@ -184,9 +233,9 @@ static int vf_check_nodes(vf_state *v)
                 return ret;
             int rl = vf_stored_node(v, l - 1, 2 * j, left);
             int rr = vf_stored_node(v, l - 1, 2 * j + 1, right);
-            if (rl != 0 && rl != DB_NOTFOUND && rl != EINVAL)
+            if (rl != 0 && rl != EINVAL)
                 return rl;
-            if (rr != 0 && rr != DB_NOTFOUND && rr != EINVAL)
+            if (rr != 0 && rr != EINVAL)
                 return rr;
             if (rl != 0 || rr != 0)
                 continue; /* the missing child is reported on its own level */
@@ -426,7 +475,7 @@ salog_status auditlog_verify(store *s, const char *config_id, FILE *report, uint
         v->levels = l + 1;
     }
     vf_load_key(v);
-    if ((ret = vf_check_events(v)) != 0 || (ret = vf_check_nodes(v)) != 0)
+    if ((ret = vf_check_events(v)) != 0 || (ret = vf_check_nodes(v)) != 0 || (ret = vf_check_tile_shape(v)) != 0)
         goto dberr;
     if (v->n > 0) {
         uint8_t stored[MERKLE_HASH_LEN], calc[MERKLE_HASH_LEN];

@@ -376,6 +376,17 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
                            "the data directory is missing or not a directory");
         goto out;
     }
+    /* Stores made before the tree moved to tiles keep it in nodes.db, which
+     * this version cannot read: say so rather than fail every proof. */
+    char old_nodes[4096];
+    snprintf(old_nodes, sizeof old_nodes, "%s/nodes.db", data_dir);
+    if (stat(old_nodes, &sb) == 0) {
+        st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL,
+                           "%s holds a tree in the old nodes.db layout, which this salog cannot read; "
+                           "initialise a new data directory",
+                           data_dir);
+        goto out;
+    }
     /* Before the environment opens, so a death inside the open is seen;
      * without the member file store_watch falls back to a failchk per call. */
     int joined = store_members_join(data_dir, s->pid);

@@ -47,7 +47,7 @@ struct store {
     struct append_queue *append_queue; /* group commit of this process's appends */
     struct json_cache *config_cache; /* decoded configs (json_cache.h) */
     struct json_cache *token_cache;  /* decoded token records */
-    struct tile_cache *tile_cache;   /* full upper Merkle tiles (tile_cache.h) */
+    struct tile_cache *tile_cache;   /* copies of upper Merkle tiles (tile_cache.h) */
 };
 
 /* How many times a transaction that lost a deadlock is tried again. */

@@ -1,4 +1,4 @@
-/* A per-process cache of full Merkle tiles of the upper strata (internal to
+/* A per-process cache of copies of Merkle tiles of the upper strata (internal to
  * model/; tree_tiles.h describes tiles).
  *
  * Tiles of stratum >= 1 go in, full or growing: the hashes a tile holds
@@ -9,7 +9,9 @@
  * committed reads (outside any transaction) fill it. It is direct-mapped
  * (TILE_CACHE_SLOTS slots, a colliding tile replaces the older one) and
  * calloc'd, so only slots in use take memory: a 1,000,000-event log fills
- * about 1,000 of them (2 MB).
+ * about 1,000 of them (2 MB of slots, some 4 MB of touched pages). Beyond
+ * about 4 million events the upper tiles outnumber the slots and start to
+ * evict each other: proofs stay right, they only read more.
  *
  * Thread-safe: one mutex, held only while a tile is copied in or out. */
 #ifndef SALOG_TILE_CACHE_H

@@ -95,7 +95,10 @@ static int tile_get(tile_reader *r, DB *db, const void *key, size_t key_len, voi
         v.data = buf;
         v.ulen = (u_int32_t)cap;
         v.flags = DB_DBT_USERMEM;
-        ret = db->get(db, r->txn, &k, &v, 0);
+        /* Inside the append transaction the tile is about to be written:
+         * take the write lock now, not a read lock to upgrade later (two
+         * appenders whose edges share a page would deadlock). */
+        ret = db->get(db, r->txn, &k, &v, r->txn ? DB_RMW : 0);
         *len = v.size;
         if (ret == DB_BUFFER_SMALL)
             ret = EINVAL;
@@ -300,4 +303,69 @@ int tile_reader_flush(tile_reader *r)
         }
     }
     return 0;
+}
+
+bool tile_expected_edge(uint64_t n, unsigned stratum, uint64_t *tile, size_t *count)
+{
+    unsigned shift = TILE_HEIGHT * stratum;
+    uint64_t base = shift >= 64 ? 0 : n >> shift; /* nodes of the stratum's lowest level */
+    if (base == 0)
+        return false;
+    unsigned held = (unsigned)(base % TILE_BASE_NODES);
+    *tile = base / TILE_BASE_NODES;
+    /* Nodes completed by `held` base nodes, as in tile_locate. */
+    *count = 2 * held - (unsigned)__builtin_popcount(held);
+    return true;
+}
+
+int tile_reader_edge(tile_reader *r, unsigned stratum, bool *present, uint64_t *tile, size_t *count)
+{
+    uint8_t key[TILE_EDGE_KEY_LEN], edge[8 + TILE_MAX_BYTES];
+    size_t len = 0;
+    *present = false;
+    tile_edge_key(key, r->config_id, stratum);
+    int ret = tile_get(r, r->edges, key, sizeof key, edge, sizeof edge, &len);
+    if (ret == DB_NOTFOUND)
+        return 0;
+    if (ret != 0)
+        return ret;
+    if (len < 8 || (len - 8) % MERKLE_HASH_LEN != 0 || len - 8 >= TILE_MAX_BYTES)
+        return EINVAL;
+    *present = true;
+    *tile = tile_be64_get(edge);
+    *count = (len - 8) / MERKLE_HASH_LEN;
+    return 0;
+}
+
+int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
+{
+    uint8_t key[TILE_KEY_LEN];
+    DBC *cur = NULL;
+    DBT k, v;
+    *found = false;
+    /* Complete tiles are keyed by their last leaf: any key of this tree at
+     * or after be64(n) covers a leaf the tree does not have. */
+    memcpy(key, r->config_id, ID_LEN);
+    tile_be64_put(key + ID_LEN, n);
+    key[ID_LEN + 8] = 0;
+    int ret = r->full->cursor(r->full, r->txn, &cur, 0);
+    if (ret != 0)
+        return ret;
+    memset(&k, 0, sizeof k);
+    memset(&v, 0, sizeof v);
+    k.data = key;
+    k.size = TILE_KEY_LEN;
+    k.ulen = TILE_KEY_LEN;
+    k.flags = DB_DBT_USERMEM;
+    v.flags = DB_DBT_PARTIAL | DB_DBT_USERMEM; /* the key is enough */
+    ret = cur->get(cur, &k, &v, DB_SET_RANGE);
+    if (ret == 0 && k.size == TILE_KEY_LEN && memcmp(key, r->config_id, ID_LEN) == 0) {
+        *found = true;
+        *last_leaf = tile_be64_get(key + ID_LEN);
+        *stratum = key[ID_LEN + 8];
+    } else if (ret == DB_NOTFOUND || ret == DB_BUFFER_SMALL || ret == 0) {
+        ret = 0; /* nothing after it, or another tree's (longer keys are not tiles) */
+    }
+    int cret = cur->close(cur);
+    return ret != 0 ? ret : cret;
 }

@@ -838,6 +838,45 @@ Test(auditlog, verify_reports_corrupt_node)
     free(text);
 }
 
+/* Extra hashes in a growing tile, or a complete tile past the tree's end,
+ * would make every later append fail: verify names them. */
+Test(auditlog, verify_reports_tile_shape)
+{
+    al_test_append_n(al_test_cfg, 40);
+    uint64_t problems = 9;
+    char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    /* Band 0 grows tile 1: 8 leaves, 8 + 4 + 2 + 1 = 15 hashes. */
+    uint8_t key[ID_LEN + 1];
+    void *edge = NULL;
+    size_t len = 0;
+    memcpy(key, al_test_cfg, ID_LEN);
+    key[ID_LEN] = 0;
+    cr_assert_eq(store_get_alloc(al_test_store->tile_edges, NULL, key, sizeof key, &edge, &len, 0), 0);
+    cr_assert_eq(len, 8 + 15 * 32);
+    uint8_t *longer = calloc(1, len + 32);
+    memcpy(longer, edge, len);
+    al_test_put_raw(al_test_store->tile_edges, key, sizeof key, longer, len + 32);
+    text = al_test_verify_report(&problems);
+    cr_assert_not_null(strstr(text, "tiles: band 0's growing tile holds 16 hashes of tile 1, expected 15 of tile 1"),
+                       "%s", text);
+    free(text);
+    al_test_put_raw(al_test_store->tile_edges, key, sizeof key, edge, len);
+    free(longer);
+    free(edge);
+    /* A complete band-0 tile for events 160..191. */
+    uint8_t full_key[TILE_KEY_LEN], junk[TILE_MAX_BYTES];
+    memset(junk, 0x5a, sizeof junk);
+    tile_key(full_key, al_test_cfg, 0, 5);
+    al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "tiles: a complete tile of band 0 ends at event 191, beyond the tree's size 40"),
+                       "%s", text);
+    free(text);
+}
+
 Test(auditlog, verify_reports_forged_checkpoint)
 {
     al_test_append_n(al_test_cfg, 4);
