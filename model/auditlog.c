@@ -7,6 +7,7 @@
  * holding the head lock is: stamp the time into the text, hash it, write
  * the event and its O(log n) nodes. */
 #include "model/auditlog.h"
+#include "model/be64.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -31,26 +32,10 @@
 static const char al_time_placeholder[] = "0000-00-00T00:00:00.000000Z";
 static const char al_time_member[] = "\"received_at\":\"";
 
-static void al_be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t al_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static void al_event_key(uint8_t key[AL_EVENT_KEY_LEN], const char *id, uint64_t index)
 {
     memcpy(key, id, ID_LEN);
-    al_be64_put(key + ID_LEN, index);
+    be64_put(key + ID_LEN, index);
 }
 
 static salog_status al_check_id(const char *config_id, salog_err *err)
@@ -100,9 +85,9 @@ static int al_head_read(store *s, DB_TXN *txn, const char *id, uint64_t *size, i
         return 0;
     if (ret != 0)
         return ret;
-    *size = al_be64_get(v);
+    *size = be64_get(v);
     if (last)
-        *last = (int64_t)al_be64_get(v + 8);
+        *last = (int64_t)be64_get(v + 8);
     return 0;
 }
 
@@ -146,7 +131,7 @@ static int al_put_root(store *s, DB_TXN *txn, const char *id, const uint8_t root
     uint8_t rkey[AL_ROOT_KEY_LEN], sz[8];
     memcpy(rkey, id, ID_LEN);
     memcpy(rkey + ID_LEN, root, MERKLE_HASH_LEN);
-    al_be64_put(sz, size);
+    be64_put(sz, size);
     return store_put(s->roots, txn, rkey, sizeof rkey, sz, sizeof sz, 0);
 }
 
@@ -251,8 +236,8 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
     if ((ret = tile_reader_flush(&rd)) != 0)
         return ret;
     size += c->count;
-    al_be64_put(head, size);
-    al_be64_put(head + 8, (uint64_t)last);
+    be64_put(head, size);
+    be64_put(head + 8, (uint64_t)last);
     return store_put(s->heads, txn, c->id, ID_LEN, head, sizeof head, 0);
 }
 
@@ -412,7 +397,7 @@ salog_status auditlog_find_root(store *s, const char *config_id, const uint8_t r
         return SALOG_OK;
     if (ret != 0)
         return store_db_error(s, ret, "looking up a root", err);
-    *size = al_be64_get(v);
+    *size = be64_get(v);
     return SALOG_OK;
 }
 

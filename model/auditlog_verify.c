@@ -6,6 +6,7 @@
  * subtrees are kept level by level (about 2 x 32 bytes per event), which is
  * what lets every checkpoint's root be recomputed in O(log n). */
 #include "model/auditlog.h"
+#include "model/be64.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -22,22 +23,6 @@
 #include "model/tree_tiles.h"
 
 #define VF_READ_RETRIES 8
-
-static void vf_be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t vf_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /* Carried from one checkpoint to the next. */
 typedef struct vf_chain {
@@ -181,7 +166,7 @@ static int vf_check_events(vf_state *v)
         sv_value *env = NULL;
         sbuf canon = {0};
         uint8_t *leaf = v->calc[0][i];
-        vf_be64_put(key + ID_LEN, i);
+        be64_put(key + ID_LEN, i);
         int ret = vf_get(v->s->events, key, sizeof key, &buf, &len);
         if (ret == DB_NOTFOUND) {
             vf_problem(v, "event %llu: missing", (unsigned long long)i);
@@ -297,7 +282,7 @@ static int vf_root_record(vf_state *v, const uint8_t *key, size_t key_len, const
         vf_problem(v, "a root record is malformed");
         return 0;
     }
-    uint64_t size = vf_be64_get(val);
+    uint64_t size = be64_get(val);
     merkle_hex(key + ID_LEN, hex);
     if (size == 0) {
         vf_problem(v, "root record %s: size 0", hex);
@@ -384,7 +369,7 @@ static int vf_checkpoint(vf_state *v, const uint8_t *key, size_t key_len, const 
         vf_problem(v, "a checkpoint record is malformed");
         return 0;
     }
-    uint64_t size = vf_be64_get(key + ID_LEN);
+    uint64_t size = be64_get(key + ID_LEN);
     if (size > v->n) {
         if (size > ch->limit)
             vf_problem(v, "checkpoint %llu: beyond the tree size %llu", (unsigned long long)size,

@@ -2,6 +2,7 @@
  * read back by size. Keys are config id + be64 size, so btree order is size
  * order and the latest checkpoint is the last key with the id's prefix. */
 #include "model/auditlog.h"
+#include "model/be64.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -17,26 +18,10 @@
 #define CP_KEY_LEN (ID_LEN + 8)
 #define CP_READ_RETRIES 8
 
-static void cp_be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t cp_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static void cp_key(uint8_t key[CP_KEY_LEN], const char *id, uint64_t size)
 {
     memcpy(key, id, ID_LEN);
-    cp_be64_put(key + ID_LEN, size);
+    be64_put(key + ID_LEN, size);
 }
 
 /* Which checkpoint of a config to find. */
@@ -85,7 +70,7 @@ static int cp_find(DB *db, DB_TXN *txn, const char *id, cp_which which, uint64_t
     if (ret == 0 && (key.size != CP_KEY_LEN || memcmp(kbuf, id, ID_LEN) != 0))
         ret = DB_NOTFOUND;
     if (ret == 0) {
-        *size = cp_be64_get(kbuf + ID_LEN);
+        *size = be64_get(kbuf + ID_LEN);
         if (doc) {
             *doc = val.data;
             *doc_len = val.size;

@@ -22,6 +22,7 @@
  * DB_TXN_WRITE_NOSYNC: a result set is a cache of a search that the client
  * can run again, it only has to survive the process, not a power loss. */
 #include "model/search.h"
+#include "model/be64.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,22 +43,6 @@
 #define SR_PLAN_DEPTH_MAX 128
 #define SR_HEADER_OFF 12
 #define SR_EXPIRE_BATCH 256
-
-static void sr_be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t sr_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static salog_status sr_oom(salog_err *err)
 {
@@ -459,13 +444,13 @@ static salog_status sr_store(store *s, const search_params *p, const uint64_t *m
         st = sr_oom(err);
         goto out;
     }
-    sr_be64_put(b8, (uint64_t)out->expires_at_us);
+    be64_put(b8, (uint64_t)out->expires_at_us);
     uint8_t n4[4] = {(uint8_t)(hdr.len >> 24), (uint8_t)(hdr.len >> 16), (uint8_t)(hdr.len >> 8), (uint8_t)hdr.len};
     sbuf_append(&rec, b8, 8);
     sbuf_append(&rec, n4, 4);
     sbuf_append(&rec, hdr.data, hdr.len);
     for (size_t i = 0; i < count; i++) {
-        sr_be64_put(b8, m[i]);
+        be64_put(b8, m[i]);
         sbuf_append(&rec, b8, 8);
     }
     if (rec.oom) {
@@ -635,7 +620,7 @@ salog_status search_results_page(store *s, const char *result_id, size_t offset,
     const uint8_t *b = buf;
     if (len < SR_HEADER_OFF)
         goto damaged;
-    int64_t expires = (int64_t)sr_be64_get(b);
+    int64_t expires = (int64_t)be64_get(b);
     size_t hlen = (size_t)b[8] << 24 | (size_t)b[9] << 16 | (size_t)b[10] << 8 | b[11];
     if (hlen > len - SR_HEADER_OFF || (len - SR_HEADER_OFF - hlen) % 8 != 0)
         goto damaged;
@@ -668,7 +653,7 @@ salog_status search_results_page(store *s, const char *result_id, size_t offset,
     }
     const uint8_t *ix = b + SR_HEADER_OFF + hlen;
     for (size_t i = 0; i < page; i++)
-        out->indexes[i] = sr_be64_get(ix + 8 * (offset + i));
+        out->indexes[i] = be64_get(ix + 8 * (offset + i));
     out->page_count = page;
     out->count = count;
     out->expires_at_us = expires;
@@ -731,7 +716,7 @@ static int sr_expire_collect(store *s, int64_t now_us, sr_expire_ctx *c, char fr
     d.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
     ret = cur->get(cur, &k, &d, from[0] ? DB_SET_RANGE : DB_FIRST);
     while (ret == 0) {
-        if (k.size == ID_LEN && d.size == 8 && (int64_t)sr_be64_get(db) <= now_us) {
+        if (k.size == ID_LEN && d.size == 8 && (int64_t)be64_get(db) <= now_us) {
             if (c->n == SR_EXPIRE_BATCH) {
                 memcpy(from, kb, ID_LEN);
                 from[ID_LEN] = 0;

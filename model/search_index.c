@@ -15,6 +15,7 @@
  * (a suffix/index pair that exists is rewritten in place: DB_OVERWRITE_DUP;
  * the same suffix twice in one value is written once). */
 #include "model/search_index.h"
+#include "model/be64.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,22 +40,6 @@
 #define SI_READ_RETRIES 8
 #define SI_KEY_BUF 512
 #define SI_TIME_KEY_LEN (ID_LEN + 16)
-
-static void si_be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t si_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static bool si_retryable(int ret)
 {
@@ -82,7 +67,7 @@ int search_index_head(store *s, const char *config_id, uint64_t *head)
         d.flags = DB_DBT_USERMEM;
         ret = s->search_heads->get(s->search_heads, NULL, &k, &d, 0);
         if (ret == 0 && d.size == 8)
-            *head = si_be64_get(v);
+            *head = be64_get(v);
         if (ret == DB_NOTFOUND || (ret == 0 && d.size != 8))
             ret = 0;
         if (!si_retryable(ret))
@@ -105,7 +90,7 @@ int search_index_time_lower(store *s, const char *config_id, int64_t t, uint64_t
         memset(&k, 0, sizeof k);
         memset(&d, 0, sizeof d);
         memcpy(kb, config_id, ID_LEN);
-        si_be64_put(kb + ID_LEN, (uint64_t)t);
+        be64_put(kb + ID_LEN, (uint64_t)t);
         k.data = kb;
         k.size = ID_LEN + 8;
         k.ulen = sizeof kb;
@@ -119,7 +104,7 @@ int search_index_time_lower(store *s, const char *config_id, int64_t t, uint64_t
         ret = cur->get(cur, &k, &d, DB_SET_RANGE);
         if (ret == 0) {
             if (k.size == SI_TIME_KEY_LEN && memcmp(kb, config_id, ID_LEN) == 0) {
-                uint64_t i = si_be64_get(kb + ID_LEN + 8);
+                uint64_t i = be64_get(kb + ID_LEN + 8);
                 *index = i < head ? i : head;
             }
         } else if (ret == DB_NOTFOUND) {
@@ -175,7 +160,7 @@ static int si_collect_dups(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, uint
     k.size = (u_int32_t)klen;
     k.ulen = SI_KEY_BUF;
     k.flags = DB_DBT_USERMEM;
-    si_be64_put(dbuf, lo);
+    be64_put(dbuf, lo);
     d.data = dbuf;
     d.size = 8;
     d.ulen = 8;
@@ -184,7 +169,7 @@ static int si_collect_dups(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, uint
     while (ret == 0) {
         if (d.size != 8)
             return EINVAL;
-        uint64_t idx = si_be64_get(dbuf);
+        uint64_t idx = be64_get(dbuf);
         if (idx >= hi)
             break;
         if (++*visits > max_visits) {
@@ -448,7 +433,7 @@ static int si_write_txn(store *s, DB_TXN *txn, void *vctx)
         d.ulen = sizeof hv;
         d.flags = DB_DBT_USERMEM;
         ret = s->search_heads->get(s->search_heads, txn, &k, &d, DB_RMW);
-        uint64_t head = ret == 0 && d.size == 8 ? si_be64_get(hv) : 0;
+        uint64_t head = ret == 0 && d.size == 8 ? be64_get(hv) : 0;
         if (ret != 0 && ret != DB_NOTFOUND)
             return ret;
         if (head != c->old_head) {
@@ -460,7 +445,7 @@ static int si_write_txn(store *s, DB_TXN *txn, void *vctx)
         const si_entry *e = &b->e[i];
         if (i > c->from && si_entry_cmp(e, &b->e[i - 1], b->arena.data) == 0)
             continue;
-        si_be64_put(idx, e->index);
+        be64_put(idx, e->index);
         DB *db = e->db == SI_SUFFIX ? s->search_suffix : s->search_long;
         /* DB_OVERWRITE_DUP: a pair indexed before a crash is rewritten, not
          * refused (a refusal would also be reported on stderr by BDB). */
@@ -477,7 +462,7 @@ static int si_write_txn(store *s, DB_TXN *txn, void *vctx)
         if (ret != 0)
             return ret;
     }
-    si_be64_put(idx, c->new_head);
+    be64_put(idx, c->new_head);
     return store_put(s->search_heads, txn, b->id, ID_LEN, idx, sizeof idx, 0);
 }
 
@@ -491,7 +476,7 @@ static int si_load_envelope(store *s, const char *id, uint64_t index, sv_value *
     int ret = 0;
     *env = NULL;
     memcpy(key, id, ID_LEN);
-    si_be64_put(key + ID_LEN, index);
+    be64_put(key + ID_LEN, index);
     for (int attempt = 0; attempt <= SI_READ_RETRIES; attempt++) {
         ret = store_get_alloc(s->events, NULL, key, sizeof key, &buf, &len, 0);
         if (!si_retryable(ret))
@@ -567,8 +552,8 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
             si_index_event(&b, sv_object_get(env, "event"), next);
             sv_free(env);
             memcpy(b.times[b.events], id, ID_LEN);
-            si_be64_put(b.times[b.events] + ID_LEN, (uint64_t)at);
-            si_be64_put(b.times[b.events] + ID_LEN + 8, next);
+            be64_put(b.times[b.events] + ID_LEN, (uint64_t)at);
+            be64_put(b.times[b.events] + ID_LEN + 8, next);
             b.events++;
             next++;
         }

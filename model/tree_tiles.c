@@ -1,5 +1,6 @@
 /* Merkle nodes stored in tiles (tree_tiles.h). */
 #include "model/tree_tiles.h"
+#include "model/be64.h"
 
 #include <errno.h>
 #include <string.h>
@@ -47,22 +48,6 @@ static void tile_edge_key(uint8_t key[TILE_EDGE_KEY_LEN], const char *config_id,
 {
     memcpy(key, config_id, ID_LEN);
     key[ID_LEN] = (uint8_t)stratum;
-}
-
-static void tile_be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t tile_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 void tile_reader_init(tile_reader *r, DB *full, DB *edges, DB_TXN *txn, const char *config_id,
@@ -123,25 +108,43 @@ static int tile_fetch_full(tile_reader *r, unsigned stratum, uint64_t tile, tile
     return ret;
 }
 
-/* The growing tile of `stratum` if it is `tile`. *found: 1 = it is (b
- * filled), 0 = no hashes of `tile` yet, -1 = `tile` is complete by now. */
-static int tile_fetch_edge(tile_reader *r, unsigned stratum, uint64_t tile, tile_buf *b, int *found)
+/* Reads the edge record of `stratum` into edge: *present, and when present
+ * *tile and *count. 0, EINVAL (malformed) or a DB error. */
+static int tile_get_edge(tile_reader *r, unsigned stratum, uint8_t edge[8 + TILE_MAX_BYTES], bool *present,
+                         uint64_t *tile, size_t *count)
 {
-    uint8_t key[TILE_EDGE_KEY_LEN], edge[8 + TILE_MAX_BYTES];
+    uint8_t key[TILE_EDGE_KEY_LEN];
     size_t len = 0;
+    *present = false;
     tile_edge_key(key, r->config_id, stratum);
-    int ret = tile_get(r, r->edges, key, sizeof key, edge, sizeof edge, &len);
-    *found = 0;
+    int ret = tile_get(r, r->edges, key, sizeof key, edge, 8 + TILE_MAX_BYTES, &len);
     if (ret == DB_NOTFOUND)
         return 0;
     if (ret != 0)
         return ret;
     if (len < 8 || (len - 8) % MERKLE_HASH_LEN != 0 || len - 8 >= TILE_MAX_BYTES)
         return EINVAL;
-    uint64_t edge_tile = tile_be64_get(edge);
+    *present = true;
+    *tile = be64_get(edge);
+    *count = (len - 8) / MERKLE_HASH_LEN;
+    return 0;
+}
+
+/* The growing tile of `stratum` if it is `tile`. *found: 1 = it is (b
+ * filled), 0 = no hashes of `tile` yet, -1 = `tile` is complete by now. */
+static int tile_fetch_edge(tile_reader *r, unsigned stratum, uint64_t tile, tile_buf *b, int *found)
+{
+    uint8_t edge[8 + TILE_MAX_BYTES];
+    uint64_t edge_tile = 0;
+    size_t count = 0;
+    bool present = false;
+    int ret = tile_get_edge(r, stratum, edge, &present, &edge_tile, &count);
+    *found = 0;
+    if (ret != 0 || !present)
+        return ret;
     if (edge_tile == tile) {
-        b->count = (len - 8) / MERKLE_HASH_LEN;
-        memcpy(b->hashes, edge + 8, len - 8);
+        b->count = count;
+        memcpy(b->hashes, edge + 8, count * MERKLE_HASH_LEN);
         *found = 1;
     } else if (edge_tile > tile) {
         *found = -1;
@@ -206,11 +209,11 @@ static int tile_put(tile_reader *r, unsigned stratum, tile_buf *b)
             ret = EINVAL; /* the head and the stored tiles disagree */
         if (ret == 0) {
             /* The stratum's growing tile is now the next one, empty. */
-            tile_be64_put(edge, b->tile + 1);
+            be64_put(edge, b->tile + 1);
             ret = store_put(r->edges, r->txn, edge_key, sizeof edge_key, edge, 8, 0);
         }
     } else {
-        tile_be64_put(edge, b->tile);
+        be64_put(edge, b->tile);
         memcpy(edge + 8, b->hashes, b->count * MERKLE_HASH_LEN);
         ret = store_put(r->edges, r->txn, edge_key, sizeof edge_key, edge, 8 + b->count * MERKLE_HASH_LEN, 0);
     }
@@ -320,21 +323,8 @@ bool tile_expected_edge(uint64_t n, unsigned stratum, uint64_t *tile, size_t *co
 
 int tile_reader_edge(tile_reader *r, unsigned stratum, bool *present, uint64_t *tile, size_t *count)
 {
-    uint8_t key[TILE_EDGE_KEY_LEN], edge[8 + TILE_MAX_BYTES];
-    size_t len = 0;
-    *present = false;
-    tile_edge_key(key, r->config_id, stratum);
-    int ret = tile_get(r, r->edges, key, sizeof key, edge, sizeof edge, &len);
-    if (ret == DB_NOTFOUND)
-        return 0;
-    if (ret != 0)
-        return ret;
-    if (len < 8 || (len - 8) % MERKLE_HASH_LEN != 0 || len - 8 >= TILE_MAX_BYTES)
-        return EINVAL;
-    *present = true;
-    *tile = tile_be64_get(edge);
-    *count = (len - 8) / MERKLE_HASH_LEN;
-    return 0;
+    uint8_t edge[8 + TILE_MAX_BYTES];
+    return tile_get_edge(r, stratum, edge, present, tile, count);
 }
 
 int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
@@ -346,7 +336,7 @@ int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *s
     /* Complete tiles are keyed by their last leaf: any key of this tree at
      * or after be64(n) covers a leaf the tree does not have. */
     memcpy(key, r->config_id, ID_LEN);
-    tile_be64_put(key + ID_LEN, n);
+    be64_put(key + ID_LEN, n);
     key[ID_LEN + 8] = 0;
     int ret = r->full->cursor(r->full, r->txn, &cur, 0);
     if (ret != 0)
@@ -361,7 +351,7 @@ int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *s
     ret = cur->get(cur, &k, &v, DB_SET_RANGE);
     if (ret == 0 && k.size == TILE_KEY_LEN && memcmp(key, r->config_id, ID_LEN) == 0) {
         *found = true;
-        *last_leaf = tile_be64_get(key + ID_LEN);
+        *last_leaf = be64_get(key + ID_LEN);
         *stratum = key[ID_LEN + 8];
     } else if (ret == DB_NOTFOUND || ret == DB_BUFFER_SMALL || ret == 0) {
         ret = 0; /* nothing after it, or another tree's (longer keys are not tiles) */
