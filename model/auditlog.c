@@ -50,25 +50,10 @@ static salog_status al_check_id(const char *config_id, salog_err *err)
 static int al_get_fixed(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *val, size_t val_len,
                         u_int32_t flags)
 {
-    int ret = 0;
-    for (int attempt = 0; attempt <= AL_READ_RETRIES; attempt++) {
-        DBT k, v;
-        memset(&k, 0, sizeof k);
-        memset(&v, 0, sizeof v);
-        k.data = (void *)key;
-        k.size = (u_int32_t)key_len;
-        v.data = val;
-        v.ulen = (u_int32_t)val_len;
-        v.flags = DB_DBT_USERMEM;
-        ret = db->get(db, txn, &k, &v, flags);
-        if (ret == 0 && v.size != val_len)
-            ret = EINVAL;
-        if (ret == DB_BUFFER_SMALL)
-            ret = EINVAL;
-        if (txn || (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED))
-            break;
-        usleep(1000u << (attempt < 6 ? attempt : 6));
-    }
+    size_t len = 0;
+    int ret = store_get_into(db, txn, key, key_len, val, val_len, &len, flags);
+    if (ret == DB_BUFFER_SMALL || (ret == 0 && len != val_len))
+        ret = EINVAL;
     return ret;
 }
 

@@ -150,6 +150,28 @@ int store_get_alloc(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *
     return ret;
 }
 
+int store_get_into(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *buf, size_t cap, size_t *len,
+                   u_int32_t flags)
+{
+    int ret = 0;
+    for (int attempt = 0; attempt <= STORE_READ_RETRIES; attempt++) {
+        DBT k, v;
+        memset(&k, 0, sizeof k);
+        memset(&v, 0, sizeof v);
+        k.data = (void *)key;
+        k.size = (u_int32_t)key_len;
+        v.data = buf;
+        v.ulen = (u_int32_t)cap;
+        v.flags = DB_DBT_USERMEM;
+        ret = db->get(db, txn, &k, &v, flags);
+        *len = v.size;
+        if (txn || (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED))
+            break;
+        usleep(1000u << (attempt < 6 ? attempt : 6));
+    }
+    return ret;
+}
+
 int store_put(DB *db, DB_TXN *txn, const void *key, size_t key_len, const void *val,
               size_t val_len, u_int32_t flags)
 {

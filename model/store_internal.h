@@ -83,6 +83,13 @@ void store_set_must_exit(store *s);
  * Returns 0, DB_NOTFOUND or a DB error. */
 int store_get_alloc(DB *db, DB_TXN *txn, const void *key, size_t key_len, void **val,
                     size_t *val_len, u_int32_t flags);
+/* DB->get into buf (cap bytes); *len = the record's size (a longer one is
+ * DB_BUFFER_SMALL). Outside a transaction (txn NULL) a lost deadlock is
+ * retried up to STORE_READ_RETRIES times. Returns 0, DB_NOTFOUND or a DB
+ * error. */
+#define STORE_READ_RETRIES 8
+int store_get_into(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *buf, size_t cap, size_t *len,
+                   u_int32_t flags);
 int store_put(DB *db, DB_TXN *txn, const void *key, size_t key_len, const void *val,
               size_t val_len, u_int32_t flags);
 int store_del(DB *db, DB_TXN *txn, const void *key, size_t key_len);

@@ -4,13 +4,10 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "model/store_internal.h"
 #include "model/tile_cache.h"
 
-/* Non-transactional reads can still lose a deadlock now and then. */
-#define TILE_READ_RETRIES 8
 
 void tile_locate(unsigned level, uint64_t index, tile_place *out)
 {
@@ -65,33 +62,15 @@ void tile_reader_init(tile_reader *r, DB *full, DB *edges, DB_TXN *txn, const ch
     }
 }
 
-/* DB->get into buf (at most cap bytes); *len = the record's size. Outside
- * a transaction, lost deadlocks are retried. A longer record is EINVAL. */
+/* A tile record into buf (at most cap bytes): a longer one is EINVAL.
+ * Inside the append transaction the tile is about to be written: take the
+ * write lock now, not a read lock to upgrade later (two appenders whose
+ * edges share a page would deadlock). */
 static int tile_get(tile_reader *r, DB *db, const void *key, size_t key_len, void *buf, size_t cap,
                     size_t *len)
 {
-    int ret = 0;
-    for (int attempt = 0; attempt <= TILE_READ_RETRIES; attempt++) {
-        DBT k, v;
-        memset(&k, 0, sizeof k);
-        memset(&v, 0, sizeof v);
-        k.data = (void *)key;
-        k.size = (u_int32_t)key_len;
-        v.data = buf;
-        v.ulen = (u_int32_t)cap;
-        v.flags = DB_DBT_USERMEM;
-        /* Inside the append transaction the tile is about to be written:
-         * take the write lock now, not a read lock to upgrade later (two
-         * appenders whose edges share a page would deadlock). */
-        ret = db->get(db, r->txn, &k, &v, r->txn ? DB_RMW : 0);
-        *len = v.size;
-        if (ret == DB_BUFFER_SMALL)
-            ret = EINVAL;
-        if (r->txn || (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED))
-            break;
-        usleep(1000u << (attempt < 6 ? attempt : 6));
-    }
-    return ret;
+    int ret = store_get_into(db, r->txn, key, key_len, buf, cap, len, r->txn ? DB_RMW : 0);
+    return ret == DB_BUFFER_SMALL ? EINVAL : ret;
 }
 
 /* The full tile, or DB_NOTFOUND. */
