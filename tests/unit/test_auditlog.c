@@ -975,6 +975,37 @@ Test(auditlog, leases)
     sv_free(rec);
 }
 
+/* Appends events "<what> <start>" .. "<what> <start+count-1>" in one batch
+ * to al_test_cfg (its size must be `start`); their leaves go to
+ * leaves[start..], the root after the batch to root. */
+static void al_test_append_batch(const char *what, uint64_t start, size_t count, uint8_t (*leaves)[32],
+                                 uint8_t root[32])
+{
+    salog_err err;
+    salog_err_init(&err);
+    sv_value **evs = calloc(count, sizeof *evs);
+    log_item *items = calloc(count, sizeof *items);
+    cr_assert(evs && items);
+    for (size_t i = 0; i < count; i++) {
+        char msg[48];
+        snprintf(msg, sizeof msg, "%s %llu", what, (unsigned long long)(start + i));
+        evs[i] = al_test_event(msg);
+        items[i] = (log_item){.event = evs[i]};
+    }
+    log_append_result r;
+    cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, count, &r, &err), SALOG_OK, "%s",
+                 err.count ? err.items[0].detail : "");
+    cr_assert_eq(r.tree_size, start + count);
+    for (size_t i = 0; i < count; i++) {
+        al_test_unhex(r.items[i].hash, leaves[start + i]);
+        sv_free(evs[i]);
+    }
+    memcpy(root, r.root, 32);
+    auditlog_append_result_clear(&r);
+    free(evs);
+    free(items);
+}
+
 /* A tree of 33,001 events crosses into a fourth stratum of tiles (level 15
  * holds one node from 32,768 events on); batches of 997 make tiles roll
  * over inside a transaction and across transactions. Roots, membership and
@@ -986,29 +1017,14 @@ Test(auditlog, tiles_across_strata)
     salog_err err;
     salog_err_init(&err);
     uint8_t(*leaves)[32] = calloc(N, 32);
-    sv_value **evs = calloc(BATCH, sizeof *evs);
-    log_item *items = calloc(BATCH, sizeof *items);
-    cr_assert(leaves && evs && items);
+    cr_assert_not_null(leaves);
     for (uint64_t done = 0; done < N;) {
         size_t count = N - done < BATCH ? (size_t)(N - done) : BATCH;
-        for (size_t i = 0; i < count; i++) {
-            char msg[48];
-            snprintf(msg, sizeof msg, "tile event %llu", (unsigned long long)(done + i));
-            evs[i] = al_test_event(msg);
-            items[i] = (log_item){.event = evs[i]};
-        }
-        log_append_result r;
-        cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, count, &r, &err), SALOG_OK, "%s",
-                     err.count ? err.items[0].detail : "");
-        for (size_t i = 0; i < count; i++) {
-            al_test_unhex(r.items[i].hash, leaves[done + i]);
-            sv_free(evs[i]);
-        }
+        uint8_t batch_root[32], naive[32];
+        al_test_append_batch("tile event", done, count, leaves, batch_root);
         done += count;
-        uint8_t naive[32];
         al_test_naive_root(leaves, done, naive);
-        cr_assert_eq(memcmp(r.root, naive, 32), 0, "batch root at %llu", (unsigned long long)done);
-        auditlog_append_result_clear(&r);
+        cr_assert_eq(memcmp(batch_root, naive, 32), 0, "batch root at %llu", (unsigned long long)done);
     }
     const uint64_t sizes[] = {1, 2, 31, 32, 33, 63, 64, 65, 1023, 1024, 1025, 1057, 2047, 2048,
                               5000, 32767, 32768, 32769, 32800, N - 1, N};
@@ -1055,8 +1071,6 @@ Test(auditlog, tiles_across_strata)
     cr_assert_eq(problems, 0, "%s", text);
     free(text);
     free(roots);
-    free(items);
-    free(evs);
     free(leaves);
 }
 
@@ -1073,27 +1087,13 @@ Test(auditlog, cached_tiles_grow)
     cr_assert_not_null(leaves);
     for (uint64_t done = 0; done < N;) {
         size_t count = done < FIRST ? FIRST : N - FIRST;
-        sv_value **evs = calloc(count, sizeof *evs);
-        log_item *items = calloc(count, sizeof *items);
-        for (size_t i = 0; i < count; i++) {
-            char msg[48];
-            snprintf(msg, sizeof msg, "grow event %llu", (unsigned long long)(done + i));
-            evs[i] = al_test_event(msg);
-            items[i] = (log_item){.event = evs[i]};
-        }
-        log_append_result r;
-        cr_assert_eq(auditlog_append(al_test_store, al_test_cfg, items, count, &r, &err), SALOG_OK);
-        for (size_t i = 0; i < count; i++) {
-            al_test_unhex(r.items[i].hash, leaves[done + i]);
-            sv_free(evs[i]);
-        }
-        auditlog_append_result_clear(&r);
-        free(evs);
-        free(items);
+        uint8_t batch_root[32];
+        al_test_append_batch("grow event", done, count, leaves, batch_root);
         done += count;
         /* Proofs at this size put stratum 1's growing tile in the cache. */
         uint8_t root[32];
         al_test_naive_root(leaves, done, root);
+        cr_assert_eq(memcmp(batch_root, root, 32), 0);
         for (uint64_t leaf = 1024; leaf < done; leaf += 3) {
             char *proof = NULL;
             cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, leaf, done, &proof, &err), SALOG_OK,
