@@ -8,10 +8,12 @@
  * their decimal / true|false text under their field only; strings also
  * under "*" (bare terms only look at strings).
  *
- * Index transactions commit with DB_TXN_NOSYNC: the index is derived from
- * the events and can be rebuilt, so it need not reach the disk before the
- * next log flush; after a crash recovery leaves it consistent with a head
- * that may be a little older, and the events after it are indexed again
+ * The indexes live in an environment of their own (store_internal.h), so
+ * their log never rides on an appender's flush, and its transactions commit
+ * with DB_TXN_NOSYNC: the index is derived from the events and can be
+ * rebuilt, so it need not reach the disk at commit; after a crash recovery
+ * leaves it consistent with a head that may be a little older, and the
+ * events after it are indexed again
  * (a suffix/index pair that exists is rewritten in place: DB_OVERWRITE_DUP;
  * the same suffix twice in one value is written once). */
 #include "model/search_index.h"
@@ -568,7 +570,7 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
             c.from = c.to;
             c.to = b.n - c.from > SI_TXN_PUTS ? c.from + SI_TXN_PUTS : b.n;
             c.last = c.to == b.n;
-            ret = store_txn_run_flags(s, si_write_txn, &c, DB_TXN_NOSYNC);
+            ret = store_index_txn_run_flags(s, si_write_txn, &c, DB_TXN_NOSYNC);
             if (ret == STORE_TXN_ROLLBACK && c.raced)
                 goto out; /* another indexer is on this config: leave it */
             if (ret != 0) {

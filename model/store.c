@@ -28,6 +28,10 @@
  * sparse file: a small store takes only the pages it uses. A DB_CONFIG file
  * in the data directory overrides it (README.md). */
 #define STORE_CACHE_BYTES   (128u * 1024u * 1024u)
+/* The search indexes' own environment (STORE_INDEX_DIR): its hot pages are
+ * the right edges of the suffix btrees being filled. */
+#define STORE_INDEX_CACHE_BYTES (64u * 1024u * 1024u)
+#define STORE_INDEX_DIR     "search"
 #define STORE_LOG_BUFFER    (1024u * 1024u)
 #define STORE_THREAD_COUNT  256u
 /* A batch of 1000 events holds a few hundred page locks until it commits;
@@ -98,12 +102,12 @@ int store_txn_run(store *s, store_txn_fn fn, void *ctx)
     return store_txn_run_flags(s, fn, ctx, 0);
 }
 
-int store_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags)
+static int store_txn_run_in(store *s, DB_ENV *env, store_txn_fn fn, void *ctx, u_int32_t commit_flags)
 {
     int ret = 0;
     for (int attempt = 0; attempt <= STORE_DEADLOCK_RETRIES; attempt++) {
         DB_TXN *txn = NULL;
-        ret = s->env->txn_begin(s->env, NULL, &txn, 0);
+        ret = env->txn_begin(env, NULL, &txn, 0);
         if (ret != 0)
             return ret;
         ret = fn(s, txn, ctx);
@@ -117,6 +121,16 @@ int store_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_f
         usleep((useconds_t)(1000u << (attempt < 6 ? attempt : 6)));
     }
     return ret;
+}
+
+int store_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags)
+{
+    return store_txn_run_in(s, s->env, fn, ctx, commit_flags);
+}
+
+int store_index_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags)
+{
+    return store_txn_run_in(s, s->index_env, fn, ctx, commit_flags);
 }
 
 int store_read_run(store *s, store_txn_fn fn, void *ctx)
@@ -256,14 +270,14 @@ out:
 
 /* Opens one database inside its own auto-commit transaction. Concurrent
  * first openers can deadlock on creating the file, so retry. */
-static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type, u_int32_t db_flags,
-                               u_int32_t pagesize)
+static int store_open_db_in(DB_ENV *env, DB **out, const char *file, DBTYPE type, u_int32_t db_flags,
+                            u_int32_t pagesize)
 {
     int ret = 0;
     *out = NULL;
     for (int attempt = 0; attempt <= STORE_DEADLOCK_RETRIES; attempt++) {
         DB *db = NULL;
-        ret = db_create(&db, s->env, 0);
+        ret = db_create(&db, env, 0);
         if (ret != 0)
             return ret;
         if ((db_flags != 0 && (ret = db->set_flags(db, db_flags)) != 0) ||
@@ -283,6 +297,12 @@ static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type
         usleep(1000u << (attempt < 6 ? attempt : 6));
     }
     return ret;
+}
+
+static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type, u_int32_t db_flags,
+                               u_int32_t pagesize)
+{
+    return store_open_db_in(s->env, out, file, type, db_flags, pagesize);
 }
 
 static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
@@ -319,6 +339,8 @@ void store_close(store *s)
     store_close_db(&s->search_long);
     store_close_db(&s->search_heads);
     store_close_db(&s->search_results);
+    if (s->index_env)
+        (void)s->index_env->close(s->index_env, 0);
     if (s->env)
         (void)s->env->close(s->env, 0);
     if (s->member_file_ours)
@@ -331,14 +353,17 @@ void store_close(store *s)
     free(s);
 }
 
-static salog_status store_open_env(store *s, salog_err *err)
+/* Opens the environment at `home` into *out with the settings every opener
+ * shares; `cache_bytes` is the default a DB_CONFIG in `home` may override. */
+static salog_status store_open_env_at(store *s, DB_ENV **out, const char *home, u_int32_t cache_bytes,
+                                      salog_err *err)
 {
-    int ret = db_env_create(&s->env, 0);
+    int ret = db_env_create(out, 0);
     if (ret != 0) {
-        s->env = NULL;
+        *out = NULL;
         return store_db_error(s, ret, "db_env_create", err);
     }
-    DB_ENV *env = s->env;
+    DB_ENV *env = *out;
     env->app_private = s;
     env->set_errpfx(env, "salog/bdb");
     /* Informational messages (failchk's "Freeing ...") default to stdout,
@@ -350,7 +375,7 @@ static salog_status store_open_env(store *s, salog_err *err)
     if ((ret = env->set_isalive(env, store_is_alive)) != 0 ||
         (ret = env->set_thread_count(env, STORE_THREAD_COUNT)) != 0 ||
         (ret = env->set_event_notify(env, store_on_event)) != 0 ||
-        (ret = env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1)) != 0 ||
+        (ret = env->set_cachesize(env, 0, cache_bytes, 1)) != 0 ||
         (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
         (ret = env->set_lk_max_locks(env, STORE_MAX_LOCKS)) != 0 ||
         (ret = env->set_lk_max_objects(env, STORE_MAX_LOCKS)) != 0 ||
@@ -359,10 +384,24 @@ static salog_status store_open_env(store *s, salog_err *err)
         return store_db_error(s, ret, what, err);
     u_int32_t flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
                       DB_THREAD | DB_REGISTER | DB_RECOVER;
-    ret = env->open(env, s->data_dir, flags, STORE_FILE_MODE);
+    ret = env->open(env, home, flags, STORE_FILE_MODE);
     if (ret != 0)
         return store_db_error(s, ret, "opening the environment", err);
     return SALOG_OK;
+}
+
+/* The search index environment, <data>/search (made when missing: stores
+ * from before it existed get an empty index, which the duty fills). */
+static salog_status store_open_index_env(store *s, salog_err *err)
+{
+    char home[4096];
+    int n = snprintf(home, sizeof home, "%s/%s", s->data_dir, STORE_INDEX_DIR);
+    if (n < 0 || (size_t)n >= sizeof home)
+        return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "the data directory path is too long");
+    if (mkdir(home, STORE_DIR_MODE) != 0 && errno != EEXIST)
+        return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "cannot create %s: %s", home,
+                             strerror(errno));
+    return store_open_env_at(s, &s->index_env, home, STORE_INDEX_CACHE_BYTES, err);
 }
 
 salog_status store_open(store **out, const char *data_dir, bool create, salog_err *err)
@@ -414,7 +453,9 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
     int joined = store_members_join(data_dir, s->pid);
     s->joined = joined == 0 || joined == EEXIST;
     s->member_file_ours = joined == 0;
-    st = store_open_env(s, err);
+    st = store_open_env_at(s, &s->env, s->data_dir, STORE_CACHE_BYTES, err);
+    if (st == SALOG_OK)
+        st = store_open_index_env(s, err);
     if (st != SALOG_OK)
         goto out;
     int ret;
@@ -430,12 +471,12 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db(s, &s->checkpoints, "checkpoints.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->requests, "requests.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db(s, &s->search_time, "search_time.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db_flags(s, &s->search_suffix, "search_suffix.db", DB_BTREE,
-                                   DB_DUP | DB_DUPSORT, 0)) != 0 ||
-        (ret = store_open_db_flags(s, &s->search_long, "search_long.db", DB_BTREE,
-                                   DB_DUP | DB_DUPSORT, 0)) != 0 ||
-        (ret = store_open_db(s, &s->search_heads, "search_heads.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db_in(s->index_env, &s->search_time, "search_time.db", DB_BTREE, 0, 0)) != 0 ||
+        (ret = store_open_db_in(s->index_env, &s->search_suffix, "search_suffix.db", DB_BTREE,
+                                DB_DUP | DB_DUPSORT, 0)) != 0 ||
+        (ret = store_open_db_in(s->index_env, &s->search_long, "search_long.db", DB_BTREE,
+                                DB_DUP | DB_DUPSORT, 0)) != 0 ||
+        (ret = store_open_db_in(s->index_env, &s->search_heads, "search_heads.db", DB_BTREE, 0, 0)) != 0 ||
         (ret = store_open_db(s, &s->search_results, "search_results.db", DB_BTREE)) != 0) {
         st = store_db_error(s, ret, "opening the databases", err);
         goto out;
@@ -470,6 +511,11 @@ salog_status store_watch(store *s)
 salog_status store_failchk(store *s)
 {
     int ret = s->env->failchk(s->env, 0);
+    if (ret == 0 || ret == EBUSY) {
+        int iret = s->index_env->failchk(s->index_env, 0);
+        if (iret != 0 && iret != EBUSY)
+            ret = iret;
+    }
     /* EBUSY ("unable to destroy mutex") leaves the environment usable
      * (PLATFORM.md §5.3 item 1). */
     if (ret == DB_RUNRECOVERY) {
@@ -487,6 +533,8 @@ void store_checkpoint(store *s)
 {
     /* Logs before the checkpoint are removed by DB_LOG_AUTO_REMOVE. */
     int ret = s->env->txn_checkpoint(s->env, 1024, 1, 0);
+    if (ret != DB_RUNRECOVERY)
+        ret = s->index_env->txn_checkpoint(s->index_env, 1024, 1, 0);
     if (ret == DB_RUNRECOVERY)
         store_set_must_exit(s);
 }

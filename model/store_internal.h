@@ -19,6 +19,10 @@
 
 struct store {
     DB_ENV *env;
+    /* The search indexes live in an environment of their own under
+     * <data>/search: they are derived from the events, so their log records
+     * (several KB per event) must not ride on the appenders' flushes. */
+    DB_ENV *index_env;
     DB *tokens;        /* token id -> record JSON */
     DB *token_digests; /* 32-byte SHA-256 of the secret -> token id */
     DB *configs;       /* config id -> config JSON */
@@ -38,7 +42,8 @@ struct store {
     DB *checkpoints;   /* id + be64 size -> checkpoint JSON */
     DB *requests;      /* async request id -> stored reply JSON */
     DB *leases;        /* duty name -> lease JSON */
-    /* Search (search.h describes the keys); rebuildable from events. */
+    /* Search (search.h describes the keys). The first four are in index_env
+     * and rebuildable from events; result sets are in env. */
     DB *search_time;    /* id + be64 received_at + be64 index -> "" */
     DB *search_suffix;  /* id + field + 0x00 + suffix -> be64 index (DUPSORT) */
     DB *search_long;    /* id + field + 0x00 -> be64 index (DUPSORT) */
@@ -67,6 +72,9 @@ typedef int (*store_txn_fn)(store *s, DB_TXN *txn, void *ctx);
 int store_txn_run(store *s, store_txn_fn fn, void *ctx);
 /* The same with DB_TXN->commit flags (e.g. DB_TXN_WRITE_NOSYNC). */
 int store_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags);
+/* The same in index_env, for the search indexes only (a transaction never
+ * spans the two environments). */
+int store_index_txn_run_flags(store *s, store_txn_fn fn, void *ctx, u_int32_t commit_flags);
 /* Runs fn with no transaction (txn NULL): each read sees committed data,
  * not one snapshot; retries lost deadlocks. For read-only work. */
 int store_read_run(store *s, store_txn_fn fn, void *ctx);
