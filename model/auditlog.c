@@ -20,6 +20,7 @@
 #include "codec/timefmt.h"
 #include "model/configs.h"
 #include "model/store_internal.h"
+#include "model/root_groups.h"
 #include "model/tree_tiles.h"
 
 #define AL_EVENT_KEY_LEN (ID_LEN + 8)
@@ -107,6 +108,7 @@ typedef struct al_append_ctx {
     const bool *want_roots;             /* NULL: every batch wants its root */
     size_t groups;
     uint8_t (*group_roots)[MERKLE_HASH_LEN];
+    uint8_t (*size_roots)[MERKLE_HASH_LEN]; /* [i]: root at old size + i + 1 */
     uint64_t old_size;
 } al_append_ctx;
 
@@ -199,6 +201,11 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
             if (ret != 0)
                 return ret;
         }
+        /* Every size's root is stored (root_groups.h), so a root at any
+         * size is one read later. */
+        ret = merkle_root(tile_reader_merkle, &rd, size + i + 1, c->size_roots[i]);
+        if (ret != 0)
+            return ret;
         /* Each caller's batch ends at a root its client may see and later
          * send back as prev_root. */
         if (group < c->groups && i + 1 == c->group_ends[group]) {
@@ -207,17 +214,19 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
              * prev_root. */
             bool wanted = !c->want_roots || c->want_roots[group];
             if (wanted || group + 1 == c->groups) {
-                ret = merkle_root(tile_reader_merkle, &rd, size + i + 1, c->group_roots[group]);
-                if (ret == 0)
-                    ret = al_put_root(s, txn, c->id, c->group_roots[group], size + i + 1);
+                ret = al_put_root(s, txn, c->id, c->size_roots[i], size + i + 1);
                 if (ret != 0)
                     return ret;
             }
-            if (!wanted)
+            if (wanted)
+                memcpy(c->group_roots[group], c->size_roots[i], MERKLE_HASH_LEN);
+            else
                 memset(c->group_roots[group], 0, MERKLE_HASH_LEN);
             group++;
         }
     }
+    if ((ret = root_groups_put(s->root_groups, txn, c->id, size + 1, c->size_roots, c->count)) != 0)
+        return ret;
     if ((ret = tile_reader_flush(&rd)) != 0)
         return ret;
     size += c->count;
@@ -274,8 +283,9 @@ salog_status auditlog_append_groups(store *s, const char *config_id, const log_i
     if (groups == 0)
         return salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "bad append groups");
     c.items = calloc(count, sizeof *c.items);
+    c.size_roots = malloc(count * sizeof *c.size_roots);
     out->items = calloc(count, sizeof *out->items);
-    if (!c.items || !out->items) {
+    if (!c.items || !c.size_roots || !out->items) {
         st = salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "out of memory");
         goto out;
     }
@@ -321,6 +331,7 @@ out:
             sbuf_free(&c.items[i].canon);
         free(c.items);
     }
+    free(c.size_roots);
     if (st != SALOG_OK)
         auditlog_append_result_clear(out);
     return st;
@@ -361,9 +372,15 @@ salog_status auditlog_root(store *s, const char *config_id, uint64_t size, uint8
     salog_status st = al_check_size(s, config_id, size, &cur, err);
     if (st != SALOG_OK)
         return st;
+    int ret = root_groups_get(s->root_groups, config_id, size, root);
+    if (ret == 0)
+        return SALOG_OK;
+    if (ret != DB_NOTFOUND)
+        return store_db_error(s, ret, "reading a stored root", err);
+    /* No stored root (a store from before they were kept): fold the tree. */
     tile_reader rd;
     tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
-    int ret = merkle_root(tile_reader_merkle, &rd, size, root);
+    ret = merkle_root(tile_reader_merkle, &rd, size, root);
     return ret == 0 ? SALOG_OK : al_tree_error(s, ret, "computing a root", err);
 }
 

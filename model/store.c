@@ -23,11 +23,11 @@
 #include "model/tile_cache.h"
 #include "model/tree_tiles.h"
 
-/* Enough for the Merkle tiles of about 1.5 million events (76 MB per
- * million) besides the hot pages of the other databases. The region is a
- * sparse file: a small store takes only the pages it uses. A DB_CONFIG file
- * in the data directory overrides it (README.md). */
-#define STORE_CACHE_BYTES   (128u * 1024u * 1024u)
+/* Enough for the Merkle tiles and stored roots of about 1.5 million events
+ * (76 + 48 MB per million) besides the hot pages of the other databases.
+ * The region is a sparse file: a small store takes only the pages it uses.
+ * A DB_CONFIG file in the data directory overrides it (README.md). */
+#define STORE_CACHE_BYTES   (192u * 1024u * 1024u)
 /* The search indexes' own environment (STORE_INDEX_DIR): its hot pages are
  * the right edges of the suffix btrees being filled. */
 #define STORE_INDEX_CACHE_BYTES (64u * 1024u * 1024u)
@@ -331,6 +331,7 @@ void store_close(store *s)
     store_close_db(&s->tile_edges);
     store_close_db(&s->heads);
     store_close_db(&s->roots);
+    store_close_db(&s->root_groups);
     store_close_db(&s->checkpoints);
     store_close_db(&s->requests);
     store_close_db(&s->leases);
@@ -468,6 +469,7 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db_flags(s, &s->tile_edges, "tile_edges.db", DB_BTREE, 0, TILE_DB_PAGESIZE)) != 0 ||
         (ret = store_open_db(s, &s->heads, "heads.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->roots, "roots.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db_flags(s, &s->root_groups, "root_groups.db", DB_HASH, 0, TILE_DB_PAGESIZE)) != 0 ||
         (ret = store_open_db(s, &s->checkpoints, "checkpoints.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->requests, "requests.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0 ||

@@ -39,6 +39,7 @@ struct store {
     DB *tile_edges;    /* id + u8 stratum -> be64 tile + its hashes so far */
     DB *heads;         /* id -> be64 size + be64 last received_at */
     DB *roots;         /* id + 32-byte root -> be64 size */
+    DB *root_groups;   /* id + be64 group -> roots of 32 sizes (root_groups.h) */
     DB *checkpoints;   /* id + be64 size -> checkpoint JSON */
     DB *requests;      /* async request id -> stored reply JSON */
     DB *leases;        /* duty name -> lease JSON */

@@ -19,6 +19,7 @@
 #include "codec/codec.h"
 #include "codec/timefmt.h"
 #include "model/auditlog.h"
+#include "model/root_groups.h"
 #include "model/tree_tiles.h"
 #include "model/configs.h"
 #include "model/server_key.h"
@@ -1071,6 +1072,77 @@ Test(auditlog, tiles_across_strata)
     cr_assert_eq(problems, 0, "%s", text);
     free(text);
     free(roots);
+    free(leaves);
+}
+
+/* The root of every size is stored at append time, 32 sizes to a record:
+ * batches of uneven lengths cross group edges inside and between
+ * transactions, and every stored root equals the naive one. A size whose
+ * group record is gone, or whose slot was never written (zeros), is folded
+ * from the tree instead; a wrong stored root is named by verify. */
+Test(auditlog, stored_roots_every_size)
+{
+    enum { N = 300 };
+    const size_t batches[] = {1, 5, 26, 1, 31, 33, 64, 100, 39};
+    salog_err err;
+    salog_err_init(&err);
+    uint8_t(*leaves)[32] = calloc(N, 32);
+    cr_assert_not_null(leaves);
+    uint64_t done = 0;
+    for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+        uint8_t batch_root[32];
+        al_test_append_batch("stored root", done, batches[b], leaves, batch_root);
+        done += batches[b];
+    }
+    cr_assert_eq(done, N);
+    uint8_t(*naive)[32] = calloc(N + 1, 32);
+    cr_assert_not_null(naive);
+    for (uint64_t k = 1; k <= N; k++) {
+        uint8_t stored[32], got[32];
+        al_test_naive_root(leaves, k, naive[k]);
+        cr_assert_eq(root_groups_get(al_test_store->root_groups, al_test_cfg, k, stored), 0, "size %llu",
+                     (unsigned long long)k);
+        cr_assert_eq(memcmp(stored, naive[k], 32), 0, "stored root of %llu", (unsigned long long)k);
+        cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, k, got, &err), SALOG_OK);
+        cr_assert_eq(memcmp(got, naive[k], 32), 0, "root of %llu", (unsigned long long)k);
+    }
+    uint8_t none[32];
+    cr_assert_eq(root_groups_get(al_test_store->root_groups, al_test_cfg, N + 1, none), DB_NOTFOUND);
+    /* Group 2 (sizes 65..96) gone; slots 0..3 of group 3 zeroed. */
+    uint8_t key[ROOT_GROUP_KEY_LEN] = {0}, rec[ROOT_GROUP_SIZES][32];
+    size_t count = 0;
+    memcpy(key, al_test_cfg, ID_LEN);
+    key[ID_LEN + 7] = 2;
+    cr_assert_eq(store_del(al_test_store->root_groups, NULL, key, sizeof key), 0);
+    key[ID_LEN + 7] = 3;
+    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 3, rec, &count), 0);
+    cr_assert_eq(count, ROOT_GROUP_SIZES);
+    memset(rec, 0, 4 * 32);
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, sizeof rec);
+    for (uint64_t k = 65; k <= 128; k++) {
+        uint8_t got[32];
+        cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, k, got, &err), SALOG_OK);
+        cr_assert_eq(memcmp(got, naive[k], 32), 0, "folded root of %llu", (unsigned long long)k);
+    }
+    uint64_t problems = 9;
+    char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    /* A wrong root for size 40 (group 1, slot 7) is served, and verify names it. */
+    key[ID_LEN + 7] = 1;
+    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 1, rec, &count), 0);
+    rec[7][0] ^= 1;
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "stored root of size 40 does not match the events"), "%s", text);
+    free(text);
+    /* A record that is not whole roots. */
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, 33);
+    text = al_test_verify_report(&problems);
+    cr_assert_not_null(strstr(text, "the stored roots of sizes 33..64 are malformed"), "%s", text);
+    free(text);
+    free(naive);
     free(leaves);
 }
 

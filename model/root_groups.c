@@ -1,0 +1,97 @@
+/* Stored roots per tree size (root_groups.h). */
+#include "model/root_groups.h"
+#include "model/be64.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/store_internal.h"
+
+static void rg_key(uint8_t key[ROOT_GROUP_KEY_LEN], const char *config_id, uint64_t group)
+{
+    memcpy(key, config_id, ID_LEN);
+    be64_put(key + ID_LEN, group);
+}
+
+int root_groups_put(DB *db, DB_TXN *txn, const char *config_id, uint64_t first_size,
+                    const uint8_t (*roots)[MERKLE_HASH_LEN], size_t count)
+{
+    uint8_t key[ROOT_GROUP_KEY_LEN];
+    if (first_size == 0)
+        return EINVAL;
+    size_t done = 0;
+    while (done < count) {
+        uint64_t slot0 = first_size + done - 1; /* sizes count from 1, slots from 0 */
+        uint64_t group = slot0 / ROOT_GROUP_SIZES;
+        size_t slot = (size_t)(slot0 % ROOT_GROUP_SIZES);
+        size_t n = ROOT_GROUP_SIZES - slot;
+        if (n > count - done)
+            n = count - done;
+        rg_key(key, config_id, group);
+        DBT k, d;
+        memset(&k, 0, sizeof k);
+        memset(&d, 0, sizeof d);
+        k.data = key;
+        k.size = sizeof key;
+        /* A partial put at the record's end: Berkeley DB logs only the
+         * bytes that change, and creates the record for slot 0. */
+        d.data = (void *)roots[done];
+        d.size = (u_int32_t)(n * MERKLE_HASH_LEN);
+        d.flags = DB_DBT_PARTIAL;
+        d.doff = (u_int32_t)(slot * MERKLE_HASH_LEN);
+        d.dlen = (u_int32_t)(n * MERKLE_HASH_LEN);
+        int ret = db->put(db, txn, &k, &d, 0);
+        if (ret != 0)
+            return ret;
+        done += n;
+    }
+    return 0;
+}
+
+int root_groups_get(DB *db, const char *config_id, uint64_t size, uint8_t out[MERKLE_HASH_LEN])
+{
+    uint8_t key[ROOT_GROUP_KEY_LEN];
+    if (size == 0)
+        return EINVAL;
+    rg_key(key, config_id, (size - 1) / ROOT_GROUP_SIZES);
+    int ret = 0;
+    for (int attempt = 0; attempt <= STORE_READ_RETRIES; attempt++) {
+        DBT k, d;
+        memset(&k, 0, sizeof k);
+        memset(&d, 0, sizeof d);
+        k.data = key;
+        k.size = sizeof key;
+        /* Only the one root is copied out of the record. */
+        d.data = out;
+        d.ulen = MERKLE_HASH_LEN;
+        d.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+        d.doff = (u_int32_t)(((size - 1) % ROOT_GROUP_SIZES) * MERKLE_HASH_LEN);
+        d.dlen = MERKLE_HASH_LEN;
+        ret = db->get(db, NULL, &k, &d, 0);
+        /* The record ends before this size, or the slot was padded with
+         * zeros (a store from before roots were kept, or damage). */
+        static const uint8_t zeros[MERKLE_HASH_LEN];
+        if (ret == 0 && (d.size != MERKLE_HASH_LEN || memcmp(out, zeros, MERKLE_HASH_LEN) == 0))
+            ret = DB_NOTFOUND;
+        if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
+            break;
+        usleep(1000u << (attempt < 6 ? attempt : 6));
+    }
+    return ret;
+}
+
+int root_groups_get_group(DB *db, DB_TXN *txn, const char *config_id, uint64_t group,
+                          uint8_t out[ROOT_GROUP_SIZES][MERKLE_HASH_LEN], size_t *count)
+{
+    uint8_t key[ROOT_GROUP_KEY_LEN];
+    size_t len = 0;
+    *count = 0;
+    rg_key(key, config_id, group);
+    int ret = store_get_into(db, txn, key, sizeof key, out, ROOT_GROUP_RECORD_MAX, &len, 0);
+    if (ret == DB_BUFFER_SMALL || (ret == 0 && (len == 0 || len % MERKLE_HASH_LEN != 0)))
+        return EINVAL;
+    if (ret == 0)
+        *count = len / MERKLE_HASH_LEN;
+    return ret;
+}
