@@ -11,9 +11,11 @@
  * The indexes live in an environment of their own (store_internal.h), so
  * their log never rides on an appender's flush, and its transactions commit
  * with DB_TXN_NOSYNC: the index is derived from the events and can be
- * rebuilt, so it need not reach the disk at commit; after a crash recovery
- * leaves it consistent with a head that may be a little older, and the
- * events after it are indexed again
+ * rebuilt, so it need not reach the disk at commit. The events' log is
+ * flushed before an index batch commits, so the index head never gets
+ * ahead of the durable events. After a crash recovery leaves the index
+ * consistent with a head that may be a little older, and the events after
+ * it are indexed again
  * (a suffix/index pair that exists is rewritten in place: DB_OVERWRITE_DUP;
  * the same suffix twice in one value is written once). */
 #include "model/search_index.h"
@@ -561,6 +563,17 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
         }
         if (b.oom || b.arena.oom) {
             st = salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "out of memory");
+            goto out;
+        }
+        /* The events just read may be committed but not yet flushed (an
+         * append flushes after its commit). The index's own log may reach
+         * the disk on its own schedule, so flush the events' log first: an
+         * index head that survives a crash never covers an event that did
+         * not (it would be replaced by another, never indexed). Usually
+         * free: the appenders flushed it already. */
+        ret = s->env->log_flush(s->env, NULL);
+        if (ret != 0) {
+            st = store_db_error(s, ret, "flushing the log before indexing", err);
             goto out;
         }
         /* Sorted puts touch neighbouring pages one after another. */

@@ -399,9 +399,16 @@ static salog_status store_open_index_env(store *s, salog_err *err)
     int n = snprintf(home, sizeof home, "%s/%s", s->data_dir, STORE_INDEX_DIR);
     if (n < 0 || (size_t)n >= sizeof home)
         return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "the data directory path is too long");
-    if (mkdir(home, STORE_DIR_MODE) != 0 && errno != EEXIST)
+    if (mkdir(home, STORE_DIR_MODE) == 0) {
+        /* Same group as the data directory, so that every worker user the
+         * directory admits can open it (a failure shows at the open). */
+        struct stat ds;
+        if (stat(s->data_dir, &ds) == 0 && chown(home, (uid_t)-1, ds.st_gid) != 0)
+            fprintf(stderr, "salog: cannot give %s the data directory's group: %s\n", home, strerror(errno));
+    } else if (errno != EEXIST) {
         return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "cannot create %s: %s", home,
                              strerror(errno));
+    }
     return store_open_env_at(s, &s->index_env, home, STORE_INDEX_CACHE_BYTES, err);
 }
 
