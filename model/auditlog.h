@@ -81,9 +81,15 @@ salog_status auditlog_append_groups(store *s, const char *config_id, const log_i
 
 /* Current number of events. */
 salog_status auditlog_size(store *s, const char *config_id, uint64_t *size, salog_err *err);
-/* Root of the tree of `size` (1 <= size <= current size). */
+/* Root of the tree of `size` (1 <= size <= current size): the root stored
+ * for that size at append time, folded from the stored subtrees when there
+ * is none (root_groups.h). */
 salog_status auditlog_root(store *s, const char *config_id, uint64_t size, uint8_t root[MERKLE_HASH_LEN],
                            salog_err *err);
+/* The same root folded from the stored subtrees (what proofs use), never
+ * the stored root of that size: for what gets signed and published. */
+salog_status auditlog_root_folded(store *s, const char *config_id, uint64_t size, uint8_t root[MERKLE_HASH_LEN],
+                                  salog_err *err);
 /* Size whose root was `root` as recorded at append time; 0 when unknown. */
 salog_status auditlog_find_root(store *s, const char *config_id, const uint8_t root[MERKLE_HASH_LEN],
                                 uint64_t *size, salog_err *err);

@@ -118,9 +118,19 @@ static salog_status cp_build(store *s, const char *id, uint64_t m, uint64_t n, s
     char *pk = NULL;
     sbuf b = {0};
     *out = NULL;
-    salog_status st = auditlog_root(s, id, n, root, err);
-    if (st != SALOG_OK)
+    /* What gets signed is folded from the stored subtrees, which every
+     * proof uses; the stored root of that size must agree, or searches and
+     * /v1/root would hand out another one: refuse to sign over damage. */
+    uint8_t stored[MERKLE_HASH_LEN];
+    salog_status st = auditlog_root_folded(s, id, n, root, err);
+    if (st != SALOG_OK || (st = auditlog_root(s, id, n, stored, err)) != SALOG_OK)
         goto out;
+    if (memcmp(root, stored, MERKLE_HASH_LEN) != 0) {
+        st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL,
+                           "the stored root of size %llu does not match the tree; not signing it (run salog verify)",
+                           (unsigned long long)n);
+        goto out;
+    }
     if (m > 0 && (st = auditlog_consistency_proof(s, id, m, n, &proof, err)) != SALOG_OK)
         goto out;
     if ((st = cp_public_key_text(s, &pk, err)) != SALOG_OK)

@@ -1137,6 +1137,25 @@ Test(auditlog, stored_roots_every_size)
     cr_assert_eq(problems, 1, "%s", text);
     cr_assert_not_null(strstr(text, "stored root of size 40 does not match the events"), "%s", text);
     free(text);
+    /* A checkpoint signs the folded root and refuses a stored one that
+     * disagrees (size 300 = group 9, slot 11). */
+    key[ID_LEN + 7] = 9;
+    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 9, rec, &count), 0);
+    cr_assert_eq(count, 12);
+    rec[11][5] ^= 0x80;
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+    uint64_t sealed = 0;
+    salog_err_init(&err);
+    cr_assert_neq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_not_null(strstr(err.items[0].detail, "stored root of size 300 does not match the tree"), "%s",
+                       err.items[0].detail);
+    rec[11][5] ^= 0x80;
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+    salog_err_init(&err);
+    cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
+    cr_assert_eq(sealed, N);
+    key[ID_LEN + 7] = 1;
+    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 1, rec, &count), 0);
     /* A record that is not whole roots. */
     al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, 33);
     text = al_test_verify_report(&problems);
