@@ -34,8 +34,8 @@ int root_groups_put(DB *db, DB_TXN *txn, const char *config_id, uint64_t first_s
         memset(&d, 0, sizeof d);
         k.data = key;
         k.size = sizeof key;
-        /* A partial put at the record's end: Berkeley DB logs only the
-         * bytes that change, and creates the record for slot 0. */
+        /* A partial put at the record's end (it creates the record for
+         * slot 0, and pads any gap before doff with zeros). */
         d.data = (void *)roots[done];
         d.size = (u_int32_t)(n * MERKLE_HASH_LEN);
         d.flags = DB_DBT_PARTIAL;
