@@ -10,7 +10,6 @@
 #include "model/be64.h"
 
 #include <errno.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -187,7 +186,7 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
         last = p->received_at;
         time_format_us(p->received_at, stamp);
         memcpy(p->canon.data + p->time_off, stamp, TIME_RFC3339_LEN);
-        SHA256((const unsigned char *)p->canon.data, p->canon.len, p->leaf);
+        merkle_sha256(p->canon.data, p->canon.len, p->leaf);
         al_event_key(key, c->id, size + i);
         ret = store_put(s->events, txn, key, AL_EVENT_KEY_LEN, p->canon.data, p->canon.len, DB_NOOVERWRITE);
         if (ret != 0)
