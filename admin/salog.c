@@ -224,11 +224,17 @@ static int cmd_token_create(const char *data_dir, int argc, char **argv)
     }
     if (open_store(data_dir, false, &s) != 0)
         goto out;
-    for (size_t i = 0; i < config_count; i++)
-        if (!configs_exists(s, configs[i])) {
+    for (size_t i = 0; i < config_count; i++) {
+        bool exists = false;
+        if (configs_exists(s, configs[i], &exists, &err) != SALOG_OK) {
+            fail_err("reading the configs", &err);
+            goto out;
+        }
+        if (!exists) {
             fail("--config %s: no such config", configs[i]);
             goto out;
         }
+    }
     spec.config_ids = configs;
     spec.config_count = config_count;
     spec.restrictions = restrictions && restrictions->u.obj.count ? restrictions : NULL;
@@ -350,7 +356,10 @@ static int pick_configs(store *s, int argc, char **argv, char ***ids, size_t *co
         if (strcmp(argv[i], "--config") != 0 || i + 1 >= argc)
             return fail("unexpected argument %s (use --config pci_…)", argv[i]);
         const char *id = argv[++i];
-        if (!id_is_valid("pci_", id) || !configs_exists(s, id))
+        bool exists = false;
+        if (id_is_valid("pci_", id) && configs_exists(s, id, &exists, &err) != SALOG_OK)
+            return fail_err("reading the configs", &err);
+        if (!exists)
             return fail("--config %s: no such config", id);
         char **grown = realloc(*ids, (*count + 1) * sizeof *grown);
         if (!grown || !(grown[*count] = strdup(id))) {

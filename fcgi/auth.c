@@ -89,11 +89,16 @@ salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1], sv_value
         usable = 1;
         only = rc->token.config_ids[0];
     } else if (rc->token.config_count > 0) {
-        for (size_t i = 0; i < rc->token.config_count; i++)
-            if (configs_exists(rc->app->store, rc->token.config_ids[i])) {
+        for (size_t i = 0; i < rc->token.config_count; i++) {
+            bool exists = false;
+            st = configs_exists(rc->app->store, rc->token.config_ids[i], &exists, &rc->err);
+            if (st != SALOG_OK)
+                goto out;
+            if (exists) {
                 usable++;
                 only = rc->token.config_ids[i];
             }
+        }
     } else {
         /* An unbound token: only whether there are none, one or several matters. */
         char first[ID_LEN + 1];

@@ -156,14 +156,18 @@ salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_
     return SALOG_OK;
 }
 
-bool configs_exists(store *s, const char *id)
+salog_status configs_exists(store *s, const char *id, bool *exists, salog_err *err)
 {
     sv_value *v = NULL;
-    salog_err err;
-    salog_err_init(&err);
-    bool found = configs_get(s, id, &v, &err) == SALOG_OK;
+    salog_status st = configs_get(s, id, &v, err);
     sv_free(v);
-    return found;
+    *exists = st == SALOG_OK;
+    if (st == SALOG_E_VALIDATION) {
+        /* Only "no such config" is an answer; a storage error stays one. */
+        salog_err_init(err);
+        st = SALOG_OK;
+    }
+    return st;
 }
 
 struct config_replace_ctx {

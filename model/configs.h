@@ -29,7 +29,9 @@ salog_status configs_get(store *s, const char *id, sv_value **out, salog_err *er
  * between threads (codec/value.h sv_share) and released with sv_free. It is
  * always the stored config as it is now; only its decoding is reused. */
 salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_err *err);
-bool configs_exists(store *s, const char *id);
+/* *exists = whether config `id` is stored. A storage error is returned as
+ * such (err filled), never as "absent". */
+salog_status configs_exists(store *s, const char *id, bool *exists, salog_err *err);
 
 /* Replaces the stored config `id` with `config` (validated, carrying id and
  * created_at from the stored one) iff the stored updated_at equals

@@ -98,8 +98,14 @@ Test(configs, create_and_get)
     salog_err_init(&err);
     cr_assert_eq(configs_get(configs_test_store, id, &got, &err), SALOG_OK);
     cr_assert(sv_equal(got, made));
-    cr_assert(configs_exists(configs_test_store, id));
-    cr_assert(!configs_exists(configs_test_store, "pci_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    bool exists = false;
+    cr_assert_eq(configs_exists(configs_test_store, id, &exists, &err), SALOG_OK);
+    cr_assert(exists);
+    cr_assert_eq(configs_exists(configs_test_store, "pci_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &exists, &err), SALOG_OK);
+    cr_assert(!exists);
+    cr_assert_eq(err.count, 0, "absent is an answer, not an error");
+    cr_assert_eq(configs_exists(configs_test_store, "not an id", &exists, &err), SALOG_OK);
+    cr_assert(!exists);
     sv_free(got);
     sv_free(made);
 }
@@ -185,7 +191,10 @@ Test(configs, delete)
     cr_assert(sv_equal(gone, made));
     sv_free(gone);
     gone = NULL;
-    cr_assert(!configs_exists(configs_test_store, id));
+    bool exists = true;
+    salog_err_init(&err);
+    cr_assert_eq(configs_exists(configs_test_store, id, &exists, &err), SALOG_OK);
+    cr_assert(!exists);
     salog_err_init(&err);
     configs_test_expect_error(configs_delete(configs_test_store, id, &gone, &err), &err,
                               SALOG_E_VALIDATION, "DoesNotExist", "/id");
