@@ -513,6 +513,42 @@ static void si_batch_free(si_batch *b)
     free(b->times);
 }
 
+/* The events' log: *end = where the next record will go, *synced (when
+ * not NULL) = how far it is known to be on disk. */
+static int si_log_position(store *s, DB_LSN *end, DB_LSN *synced)
+{
+    DB_LOG_STAT *ls = NULL;
+    int ret = s->env->log_stat(s->env, &ls, 0);
+    if (ret != 0)
+        return ret;
+    end->file = ls->st_cur_file;
+    end->offset = ls->st_cur_offset;
+    if (synced) {
+        synced->file = ls->st_disk_file;
+        synced->offset = ls->st_disk_offset;
+    }
+    free(ls);
+    return 0;
+}
+
+/* Makes every log record before `end` durable. The appenders flush right
+ * after their commits, so by the time a batch is built this is nearly
+ * always so already; otherwise flush (the whole log: DB_ENV->log_flush
+ * takes only the LSN of a record, and `end` is none). Flushing every time
+ * would make the indexer a second flusher beside the appenders' group
+ * commit (measured: /v1/log at 16 connections 0.733 of its no-index
+ * figure, against 0.855). */
+static int si_events_durable(store *s, const DB_LSN *end)
+{
+    DB_LSN now_end, synced;
+    int ret = si_log_position(s, &now_end, &synced);
+    if (ret != 0)
+        return ret;
+    if (log_compare(&synced, end) >= 0)
+        return 0;
+    return s->env->log_flush(s->env, NULL);
+}
+
 /* Indexes up to `budget` events of one config; *done gets how many. */
 static salog_status si_catch_up_config(store *s, const char *id, size_t budget, size_t *done, salog_err *err)
 {
@@ -534,6 +570,14 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
     st = auditlog_size(s, id, &size, err);
     if (st != SALOG_OK)
         goto out;
+    /* Every commit of an event below `size` lies before the log's end as it
+     * is now (si_events_durable waits for that point). */
+    DB_LSN events_end;
+    ret = si_log_position(s, &events_end, NULL);
+    if (ret != 0) {
+        st = store_db_error(s, ret, "reading the log's end", err);
+        goto out;
+    }
     while (head < size && *done < budget) {
         si_batch_reset(&b);
         uint64_t next = head;
@@ -567,11 +611,10 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
         }
         /* The events just read may be committed but not yet flushed (an
          * append flushes after its commit). The index's own log may reach
-         * the disk on its own schedule, so flush the events' log first: an
-         * index head that survives a crash never covers an event that did
-         * not (it would be replaced by another, never indexed). Usually
-         * free: the appenders flushed it already. */
-        ret = s->env->log_flush(s->env, NULL);
+         * the disk on its own schedule, so the events must be durable first:
+         * an index that survives a crash never covers an event that did not
+         * (it would be replaced by another, never indexed). */
+        ret = si_events_durable(s, &events_end);
         if (ret != 0) {
             st = store_db_error(s, ret, "flushing the log before indexing", err);
             goto out;

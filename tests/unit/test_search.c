@@ -599,6 +599,54 @@ static sv_value *st_small_event(size_t i)
     return e;
 }
 
+/* The index lives in its own environment; its head must never get ahead
+ * of the events on disk. Events committed without their flush (an appender
+ * between its commit and its log_flush) are made durable before the index
+ * commits them; events already flushed cost no flush. */
+static void st_log_position(DB_LSN *end, DB_LSN *synced)
+{
+    DB_LOG_STAT *ls = NULL;
+    cr_assert_eq(st_store->env->log_stat(st_store->env, &ls, 0), 0);
+    end->file = ls->st_cur_file;
+    end->offset = ls->st_cur_offset;
+    synced->file = ls->st_disk_file;
+    synced->offset = ls->st_disk_offset;
+    free(ls);
+}
+
+Test(search, index_never_ahead_of_durable_events)
+{
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *ev = st_small_event(7);
+    log_item item = {.event = ev};
+    size_t end_at = 1;
+    uint8_t root[1][MERKLE_HASH_LEN];
+    log_append_result r;
+    cr_assert_eq(auditlog_append_groups(st_store, st_cfg, &item, 1, &end_at, NULL, 1, root, &r, &err), SALOG_OK);
+    auditlog_append_result_clear(&r);
+    DB_LSN end, synced;
+    st_log_position(&end, &synced);
+    cr_assert(log_compare(&synced, &end) < 0, "the commit is not on disk yet");
+    size_t n = 0;
+    cr_assert_eq(search_index_catch_up(st_store, 100, &n, &err), SALOG_OK);
+    cr_assert_eq(n, 1);
+    DB_LSN after_end, after_synced;
+    st_log_position(&after_end, &after_synced);
+    cr_assert(log_compare(&after_synced, &end) >= 0, "indexing made the indexed event durable first");
+    /* Flushed events: no flush of the events' log by the indexer. */
+    st_append(1, 3, st_small_event);
+    DB_LOG_STAT *before = NULL, *after = NULL;
+    cr_assert_eq(st_store->env->log_stat(st_store->env, &before, 0), 0);
+    cr_assert_eq(search_index_catch_up(st_store, 100, &n, &err), SALOG_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(st_store->env->log_stat(st_store->env, &after, 0), 0);
+    cr_assert_eq(after->st_scount, before->st_scount, "no log sync for events already on disk");
+    free(before);
+    free(after);
+    sv_free(ev);
+}
+
 Test(search, selective_search_does_not_scan)
 {
     salog_err err;
