@@ -159,14 +159,15 @@ salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_
 salog_status configs_exists(store *s, const char *id, bool *exists, salog_err *err)
 {
     sv_value *v = NULL;
-    salog_status st = configs_get(s, id, &v, err);
+    salog_err mine;
+    salog_err_init(&mine);
+    salog_status st = configs_get(s, id, &v, &mine);
     sv_free(v);
     *exists = st == SALOG_OK;
-    if (st == SALOG_E_VALIDATION) {
-        /* Only "no such config" is an answer; a storage error stays one. */
-        salog_err_init(err);
-        st = SALOG_OK;
-    }
+    /* Only "no such config" is an answer; a storage error stays one. */
+    if (st == SALOG_OK || (mine.count > 0 && strcmp(mine.items[0].code, "DoesNotExist") == 0))
+        return SALOG_OK;
+    *err = mine;
     return st;
 }
 

@@ -106,6 +106,13 @@ Test(configs, create_and_get)
     cr_assert_eq(err.count, 0, "absent is an answer, not an error");
     cr_assert_eq(configs_exists(configs_test_store, "not an id", &exists, &err), SALOG_OK);
     cr_assert(!exists);
+    /* An answer leaves the caller's error record as it was. */
+    salog_err_set(&err, SALOG_E_VALIDATION, "Earlier", "/x", "kept");
+    cr_assert_eq(configs_exists(configs_test_store, "pci_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &exists, &err), SALOG_OK);
+    cr_assert(!exists);
+    cr_assert_eq(err.count, 1);
+    cr_assert_str_eq(err.items[0].code, "Earlier");
+    salog_err_init(&err);
     sv_free(got);
     sv_free(made);
 }
