@@ -364,10 +364,23 @@ static salog_status al_check_size(store *s, const char *config_id, uint64_t size
     return SALOG_OK;
 }
 
-/* Root of `size` folded from the stored subtrees of a tree of size cur. */
-static salog_status al_root_fold(store *s, const char *config_id, uint64_t size, uint64_t cur,
-                                 uint8_t root[MERKLE_HASH_LEN], salog_err *err)
+/* Root of `size` (checked against the current size): the stored one when
+ * `stored` and there is one, else folded from the stored subtrees. */
+static salog_status al_root(store *s, const char *config_id, uint64_t size, bool stored,
+                            uint8_t root[MERKLE_HASH_LEN], salog_err *err)
 {
+    uint64_t cur = 0;
+    salog_status st = al_check_size(s, config_id, size, &cur, err);
+    if (st != SALOG_OK)
+        return st;
+    if (stored) {
+        int ret = root_groups_get(s->root_groups, config_id, size, root);
+        if (ret == 0)
+            return SALOG_OK;
+        if (ret != DB_NOTFOUND)
+            return store_db_error(s, ret, "reading a stored root", err);
+        /* No stored root (a store from before they were kept): fold. */
+    }
     tile_reader rd;
     tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
     int ret = merkle_root(tile_reader_merkle, &rd, size, root);
@@ -377,27 +390,13 @@ static salog_status al_root_fold(store *s, const char *config_id, uint64_t size,
 salog_status auditlog_root(store *s, const char *config_id, uint64_t size, uint8_t root[MERKLE_HASH_LEN],
                            salog_err *err)
 {
-    uint64_t cur = 0;
-    salog_status st = al_check_size(s, config_id, size, &cur, err);
-    if (st != SALOG_OK)
-        return st;
-    int ret = root_groups_get(s->root_groups, config_id, size, root);
-    if (ret == 0)
-        return SALOG_OK;
-    if (ret != DB_NOTFOUND)
-        return store_db_error(s, ret, "reading a stored root", err);
-    /* No stored root (a store from before they were kept): fold the tree. */
-    return al_root_fold(s, config_id, size, cur, root, err);
+    return al_root(s, config_id, size, true, root, err);
 }
 
 salog_status auditlog_root_folded(store *s, const char *config_id, uint64_t size, uint8_t root[MERKLE_HASH_LEN],
                                   salog_err *err)
 {
-    uint64_t cur = 0;
-    salog_status st = al_check_size(s, config_id, size, &cur, err);
-    if (st != SALOG_OK)
-        return st;
-    return al_root_fold(s, config_id, size, cur, root, err);
+    return al_root(s, config_id, size, false, root, err);
 }
 
 salog_status auditlog_find_root(store *s, const char *config_id, const uint8_t root[MERKLE_HASH_LEN],

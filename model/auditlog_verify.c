@@ -302,7 +302,6 @@ static int vf_root_record(vf_state *v, const uint8_t *key, size_t key_len, const
 static int vf_check_stored_roots(vf_state *v)
 {
     uint8_t roots[ROOT_GROUP_SIZES][MERKLE_HASH_LEN];
-    static const uint8_t zeros[MERKLE_HASH_LEN];
     for (uint64_t group = 0; v->n > 0 && group <= (v->n - 1) / ROOT_GROUP_SIZES; group++) {
         size_t count = 0;
         int ret = root_groups_get_group(v->s->root_groups, NULL, v->id, group, roots, &count);
@@ -321,7 +320,7 @@ static int vf_check_stored_roots(vf_state *v)
             uint8_t want[MERKLE_HASH_LEN];
             if (size > v->n)
                 break; /* appended after this run started */
-            if (memcmp(roots[slot], zeros, MERKLE_HASH_LEN) == 0)
+            if (!root_groups_slot_stored(roots[slot]))
                 continue; /* not stored: readers fold the tree */
             vf_calc_root(v, size, want);
             if (memcmp(want, roots[slot], MERKLE_HASH_LEN) != 0)

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "model/store_internal.h"
 
@@ -49,35 +48,25 @@ int root_groups_put(DB *db, DB_TXN *txn, const char *config_id, uint64_t first_s
     return 0;
 }
 
+bool root_groups_slot_stored(const uint8_t root[MERKLE_HASH_LEN])
+{
+    static const uint8_t zeros[MERKLE_HASH_LEN];
+    return memcmp(root, zeros, MERKLE_HASH_LEN) != 0;
+}
+
 int root_groups_get(DB *db, const char *config_id, uint64_t size, uint8_t out[MERKLE_HASH_LEN])
 {
     uint8_t key[ROOT_GROUP_KEY_LEN];
+    size_t len = 0;
     if (size == 0)
         return EINVAL;
     rg_key(key, config_id, (size - 1) / ROOT_GROUP_SIZES);
-    int ret = 0;
-    for (int attempt = 0; attempt <= STORE_READ_RETRIES; attempt++) {
-        DBT k, d;
-        memset(&k, 0, sizeof k);
-        memset(&d, 0, sizeof d);
-        k.data = key;
-        k.size = sizeof key;
-        /* Only the one root is copied out of the record. */
-        d.data = out;
-        d.ulen = MERKLE_HASH_LEN;
-        d.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
-        d.doff = (u_int32_t)(((size - 1) % ROOT_GROUP_SIZES) * MERKLE_HASH_LEN);
-        d.dlen = MERKLE_HASH_LEN;
-        ret = db->get(db, NULL, &k, &d, 0);
-        /* The record ends before this size, or the slot was padded with
-         * zeros (a store from before roots were kept, or damage). */
-        static const uint8_t zeros[MERKLE_HASH_LEN];
-        if (ret == 0 && (d.size != MERKLE_HASH_LEN || memcmp(out, zeros, MERKLE_HASH_LEN) == 0))
-            ret = DB_NOTFOUND;
-        if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
-            break;
-        usleep(1000u << (attempt < 6 ? attempt : 6));
-    }
+    /* Only the one root is copied out of the record. */
+    int ret = store_get_range(db, NULL, key, sizeof key, ((size - 1) % ROOT_GROUP_SIZES) * MERKLE_HASH_LEN,
+                              MERKLE_HASH_LEN, out, &len, 0);
+    /* The record ends before this size, or the slot is zeros. */
+    if (ret == 0 && (len != MERKLE_HASH_LEN || !root_groups_slot_stored(out)))
+        ret = DB_NOTFOUND;
     return ret;
 }
 

@@ -21,6 +21,7 @@
 #define SALOG_ROOT_GROUPS_H
 
 #include <db.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,9 @@
  * appends in size order: every smaller size already has its root. */
 int root_groups_put(DB *db, DB_TXN *txn, const char *config_id, uint64_t first_size,
                     const uint8_t (*roots)[MERKLE_HASH_LEN], size_t count);
+
+/* False for a slot of 32 zero bytes: no root is stored there. */
+bool root_groups_slot_stored(const uint8_t root[MERKLE_HASH_LEN]);
 
 /* The stored root of `size` (>= 1), outside any transaction. DB_NOTFOUND
  * when none is stored for it (no record, too short, or zeros). */

@@ -11,9 +11,10 @@
  * The indexes live in an environment of their own (store_internal.h), so
  * their log never rides on an appender's flush, and its transactions commit
  * with DB_TXN_NOSYNC: the index is derived from the events and can be
- * rebuilt, so it need not reach the disk at commit. The events' log is
- * flushed before an index batch commits, so the index head never gets
- * ahead of the durable events. After a crash recovery leaves the index
+ * rebuilt, so it need not reach the disk at commit. Before an index batch
+ * commits, the events' log is made durable up to the indexed events
+ * (flushed only if it is not yet), so the index head never gets ahead of
+ * the durable events. After a crash recovery leaves the index
  * consistent with a head that may be a little older, and the events after
  * it are indexed again
  * (a suffix/index pair that exists is rewritten in place: DB_OVERWRITE_DUP;
@@ -571,7 +572,7 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
     if (st != SALOG_OK)
         goto out;
     /* Every commit of an event below `size` lies before the log's end as it
-     * is now (si_events_durable waits for that point). */
+     * is now (si_events_durable makes the log durable up to there). */
     DB_LSN events_end;
     ret = si_log_position(s, &events_end, NULL);
     if (ret != 0) {

@@ -164,8 +164,11 @@ int store_get_alloc(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *
     return ret;
 }
 
-int store_get_into(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *buf, size_t cap, size_t *len,
-                   u_int32_t flags)
+/* DB->get into buf: the whole record (range_len 0, cap bytes at most), or
+ * only its bytes [range_off, range_off + range_len) (DB_DBT_PARTIAL). Lost
+ * deadlocks outside a transaction are retried. */
+static int store_get_buffer(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *buf, size_t cap,
+                            size_t range_off, size_t range_len, size_t *len, u_int32_t flags)
 {
     int ret = 0;
     for (int attempt = 0; attempt <= STORE_READ_RETRIES; attempt++) {
@@ -177,6 +180,11 @@ int store_get_into(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *b
         v.data = buf;
         v.ulen = (u_int32_t)cap;
         v.flags = DB_DBT_USERMEM;
+        if (range_len > 0) {
+            v.flags |= DB_DBT_PARTIAL;
+            v.doff = (u_int32_t)range_off;
+            v.dlen = (u_int32_t)range_len;
+        }
         ret = db->get(db, txn, &k, &v, flags);
         *len = v.size;
         if (txn || (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED))
@@ -184,6 +192,18 @@ int store_get_into(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *b
         usleep(1000u << (attempt < 6 ? attempt : 6));
     }
     return ret;
+}
+
+int store_get_into(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *buf, size_t cap, size_t *len,
+                   u_int32_t flags)
+{
+    return store_get_buffer(db, txn, key, key_len, buf, cap, 0, 0, len, flags);
+}
+
+int store_get_range(DB *db, DB_TXN *txn, const void *key, size_t key_len, size_t off, size_t range_len,
+                    void *buf, size_t *len, u_int32_t flags)
+{
+    return store_get_buffer(db, txn, key, key_len, buf, range_len, off, range_len, len, flags);
 }
 
 int store_put(DB *db, DB_TXN *txn, const void *key, size_t key_len, const void *val,

@@ -99,6 +99,11 @@ int store_get_alloc(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *
 #define STORE_READ_RETRIES 8
 int store_get_into(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *buf, size_t cap, size_t *len,
                    u_int32_t flags);
+/* Only bytes [off, off + range_len) of the record into buf (range_len
+ * bytes); *len = how many it had there (fewer when the record ends sooner,
+ * 0 when it ends before off). Same retries and returns as store_get_into. */
+int store_get_range(DB *db, DB_TXN *txn, const void *key, size_t key_len, size_t off, size_t range_len,
+                    void *buf, size_t *len, u_int32_t flags);
 int store_put(DB *db, DB_TXN *txn, const void *key, size_t key_len, const void *val,
               size_t val_len, u_int32_t flags);
 int store_del(DB *db, DB_TXN *txn, const void *key, size_t key_len);
