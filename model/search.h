@@ -5,13 +5,18 @@
  * search_index_catch_up; a search also examines the events not indexed yet,
  * so every search sees every event acknowledged before it began):
  *   time     config + be64 received_at µs + be64 index -> ""   (range seek)
- *   suffix   config + field + 0x00 + suffix (≤ 64 bytes)  -> be64 index
+ *   suffix   config + field + 0x00 + suffix (≤ 64 bytes)  -> blocks
  *            (sorted duplicates) for every suffix of every string-ish field
  *            value of ≤ 256 bytes, and under the pseudo-field "*" for bare
  *            terms. A `field:value` contains-search is a range seek on the
  *            value's first 64 bytes: cost grows with the matches, not the log.
- *   long     config + field + 0x00 -> be64 index of events whose value for
+ *   long     config + field + 0x00 -> blocks of the events whose value for
  *            that field is longer than 256 bytes (always candidates).
+ *   A block lists the events of one indexing batch that have the key: be64
+ *   first index, then the gaps to the next ones (ascending) as ULEB128, all
+ *   within [first, first + SEARCH_INDEX_BLOCK_SPAN). A lone be64 is a block
+ *   of one. Audit events repeat their actors, actions and words, so a batch
+ *   writes one block where it would write one entry per event.
  *   head     config -> be64 number of events indexed
  * Candidates from the index are always re-checked with query_matches, so the
  * index only has to be a superset.

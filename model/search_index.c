@@ -16,9 +16,10 @@
  * (flushed only if it is not yet), so the index head never gets ahead of
  * the durable events. After a crash recovery leaves the index
  * consistent with a head that may be a little older, and the events after
- * it are indexed again
- * (a suffix/index pair that exists is rewritten in place: DB_OVERWRITE_DUP;
- * the same suffix twice in one value is written once). */
+ * it are indexed again (a block that exists is rewritten in place:
+ * DB_OVERWRITE_DUP; one that differs, because the batch took more or fewer
+ * events this time, is added beside it, and lookups drop the repeats; the
+ * same suffix twice in one value is written once). */
 #include "model/search_index.h"
 #include "model/be64.h"
 
@@ -35,13 +36,19 @@
 #include "model/configs.h"
 #include "model/store_internal.h"
 
-/* At most this many events per indexing batch... */
+/* At most this many events per indexing batch (they share blocks)... */
 #define SI_BATCH_EVENTS 200
-/* ...and a batch stops taking events once it has this many entries; the
- * writes are also split into transactions of at most this many puts, so a
- * transaction holds a bounded number of page locks (the env allows 20000
- * for everyone). */
+_Static_assert(SI_BATCH_EVENTS <= SEARCH_INDEX_BLOCK_SPAN, "a batch's block must fit its span");
+/* ...and a batch stops taking events once it has this many (key, event)
+ * postings (a bound on its memory: some 200 bytes each when every key is
+ * new, 16 when the key is already there)... */
+#define SI_BATCH_ENTRIES 30000
+/* ...and its writes are split into transactions of at most this many puts,
+ * so a transaction holds a bounded number of page locks (the env allows
+ * 20000 for everyone). */
 #define SI_TXN_PUTS 3000
+/* The largest block: be64 first, then gaps < SPAN of at most 2 bytes. */
+#define SI_BLOCK_MAX (8 + 2 * SEARCH_INDEX_BLOCK_SPAN)
 #define SI_READ_RETRIES 8
 #define SI_KEY_BUF 512
 #define SI_TIME_KEY_LEN (ID_LEN + 16)
@@ -152,12 +159,13 @@ static int si_u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Collects the duplicates in [lo, hi) of the exact key kb[0..klen) (the
- * cursor's key buffer is reused). Counts every entry read in *visits. */
-static int si_collect_dups(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, uint64_t hi, si_list *out,
-                           size_t *visits, size_t max_visits, bool *too_many)
+/* Collects the indexes in [lo, hi) from the blocks of the exact key
+ * kb[0..klen) (the cursor's key buffer is reused). Counts every index read
+ * in *visits. */
+static int si_collect_blocks(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, uint64_t hi, si_list *out,
+                             size_t *visits, size_t max_visits, bool *too_many)
 {
-    uint8_t dbuf[8];
+    uint8_t dbuf[SI_BLOCK_MAX];
     DBT k, d;
     memset(&k, 0, sizeof k);
     memset(&d, 0, sizeof d);
@@ -165,25 +173,44 @@ static int si_collect_dups(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, uint
     k.size = (u_int32_t)klen;
     k.ulen = SI_KEY_BUF;
     k.flags = DB_DBT_USERMEM;
-    be64_put(dbuf, lo);
+    /* The first block that can hold lo starts at most SPAN - 1 before it. */
+    be64_put(dbuf, lo >= SEARCH_INDEX_BLOCK_SPAN ? lo - (SEARCH_INDEX_BLOCK_SPAN - 1) : 0);
     d.data = dbuf;
     d.size = 8;
-    d.ulen = 8;
+    d.ulen = sizeof dbuf;
     d.flags = DB_DBT_USERMEM;
     int ret = cur->get(cur, &k, &d, DB_GET_BOTH_RANGE);
     while (ret == 0) {
-        if (d.size != 8)
+        if (d.size < 8)
             return EINVAL;
         uint64_t idx = be64_get(dbuf);
         if (idx >= hi)
             break;
-        if (++*visits > max_visits) {
-            *too_many = true;
-            return 0;
+        for (size_t p = 8;;) {
+            if (idx >= hi)
+                break;
+            if (idx >= lo) {
+                if (++*visits > max_visits) {
+                    *too_many = true;
+                    return 0;
+                }
+                ret = si_list_push(out, idx);
+                if (ret != 0)
+                    return ret;
+            }
+            if (p == d.size)
+                break;
+            /* The next gap: ULEB128, at least 1, less than the span. */
+            uint64_t gap = dbuf[p] & 0x7F;
+            if (dbuf[p++] & 0x80) {
+                if (p == d.size || (dbuf[p] & 0x80))
+                    return EINVAL;
+                gap |= (uint64_t)dbuf[p++] << 7;
+            }
+            if (gap == 0 || gap >= SEARCH_INDEX_BLOCK_SPAN)
+                return EINVAL;
+            idx += gap;
         }
-        ret = si_list_push(out, idx);
-        if (ret != 0)
-            return ret;
         ret = cur->get(cur, &k, &d, DB_NEXT_DUP);
     }
     return ret == DB_NOTFOUND ? 0 : ret;
@@ -193,7 +220,7 @@ static int si_collect_dups(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, uint
 static int si_lookup_once(store *s, const uint8_t *prefix, size_t plen, size_t fixed_len, bool exact,
                           uint64_t lo, uint64_t hi, size_t max_visits, si_list *out, bool *too_many)
 {
-    uint8_t kb[SI_KEY_BUF], dbuf[8];
+    uint8_t kb[SI_KEY_BUF], dbuf[SI_BLOCK_MAX];
     DBC *cur = NULL;
     size_t visits = 0;
     int ret = s->search_suffix->cursor(s->search_suffix, NULL, &cur, 0);
@@ -215,7 +242,7 @@ static int si_lookup_once(store *s, const uint8_t *prefix, size_t plen, size_t f
         if (k.size < plen || memcmp(kb, prefix, plen) != 0 || (exact && k.size != plen))
             break;
         size_t klen = k.size;
-        ret = si_collect_dups(cur, kb, klen, lo, hi, out, &visits, max_visits, too_many);
+        ret = si_collect_blocks(cur, kb, klen, lo, hi, out, &visits, max_visits, too_many);
         if (ret != 0 || *too_many || exact)
             break;
         if (++visits > max_visits) {
@@ -247,7 +274,7 @@ static int si_lookup_once(store *s, const uint8_t *prefix, size_t plen, size_t f
     if (ret != 0)
         return ret;
     memcpy(kb, prefix, fixed_len);
-    ret = si_collect_dups(cur, kb, fixed_len, lo, hi, out, &visits, max_visits, too_many);
+    ret = si_collect_blocks(cur, kb, fixed_len, lo, hi, out, &visits, max_visits, too_many);
     cret = cur->close(cur);
     if (ret == 0)
         ret = cret;
@@ -306,45 +333,123 @@ int search_index_lookup(store *s, const char *config_id, const char *field, cons
 
 enum { SI_SUFFIX = 0, SI_LONG = 1 };
 
-typedef struct si_entry {
-    size_t off, len; /* key bytes in the arena */
+/* A batch gathers, per key, the events that have it (in index order, as
+ * they are read): one group per key, found through a hash table, and one
+ * posting per (key, event). Each group becomes one block. */
+typedef struct si_group {
+    size_t off, len;     /* key bytes in the arena, after the config id (the
+                          * same for the whole batch, so left out) */
+    int db;              /* SI_SUFFIX / SI_LONG */
+    size_t first, last;  /* its postings, linked through si_posting.next */
+} si_group;
+
+typedef struct si_posting {
     uint64_t index;
-    int db;          /* SI_SUFFIX / SI_LONG */
-} si_entry;
+    size_t next;         /* the key's next posting; SIZE_MAX: none */
+} si_posting;
 
 typedef struct si_batch {
     const char *id;
     sbuf arena;
-    si_entry *e;
-    size_t n, cap;
+    si_group *g;
+    size_t ng, gcap;
+    si_posting *p;
+    size_t np, pcap;
+    uint32_t *slots;     /* open addressing: group number + 1; 0 = empty */
+    size_t nslots;       /* a power of two, at least twice ng */
     uint8_t (*times)[SI_TIME_KEY_LEN]; /* one time-index key per event */
     size_t events;
     int oom;
 } si_batch;
 
+static uint64_t si_key_hash(int db, const uint8_t *key, size_t len)
+{
+    uint64_t h = 1469598103934665603u ^ (uint64_t)db; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ key[i]) * 1099511628211u;
+    return h;
+}
+
+/* Doubles the slot table (or makes the first one); 0 or -1 when out of memory. */
+static int si_slots_grow(si_batch *b)
+{
+    size_t n = b->nslots ? b->nslots * 2 : 1024;
+    uint32_t *t = calloc(n, sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t gi = 0; gi < b->ng; gi++) {
+        const si_group *g = &b->g[gi];
+        size_t i = (size_t)si_key_hash(g->db, (const uint8_t *)b->arena.data + g->off, g->len) & (n - 1);
+        while (t[i])
+            i = (i + 1) & (n - 1);
+        t[i] = (uint32_t)(gi + 1);
+    }
+    free(b->slots);
+    b->slots = t;
+    b->nslots = n;
+    return 0;
+}
+
+static int si_grow(void **v, size_t *cap, size_t size)
+{
+    size_t n = *cap ? *cap * 2 : 1024;
+    void *g = realloc(*v, n * size);
+    if (!g)
+        return -1;
+    *v = g;
+    *cap = n;
+    return 0;
+}
+
+/* Adds event `index` to the group of key field + 0x00 + text. */
 static void si_batch_add(si_batch *b, int db, const char *field, size_t flen, const char *text, size_t tlen,
                          uint64_t index)
 {
+    uint8_t key[SEARCH_INDEX_FIELD_MAX + 1 + SEARCH_INDEX_SUFFIX_MAX];
     if (b->oom)
         return;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        si_entry *g = realloc(b->e, cap * sizeof *g);
-        if (!g) {
-            b->oom = 1;
-            return;
-        }
-        b->e = g;
-        b->cap = cap;
+    if (flen + 1 + tlen > sizeof key) {
+        b->oom = 1; /* cannot happen: callers bound both */
+        return;
     }
-    size_t off = b->arena.len;
-    static const char zero = 0;
-    if (sbuf_append(&b->arena, b->id, ID_LEN) != 0 || sbuf_append(&b->arena, field, flen) != 0 ||
-        sbuf_append(&b->arena, &zero, 1) != 0 || (tlen && sbuf_append(&b->arena, text, tlen) != 0)) {
+    memcpy(key, field, flen);
+    key[flen] = 0;
+    if (tlen)
+        memcpy(key + flen + 1, text, tlen);
+    size_t klen = flen + 1 + tlen;
+    if ((2 * (b->ng + 1) > b->nslots && si_slots_grow(b) != 0) ||
+        (b->np == b->pcap && si_grow((void **)&b->p, &b->pcap, sizeof *b->p) != 0)) {
         b->oom = 1;
         return;
     }
-    b->e[b->n++] = (si_entry){.off = off, .len = b->arena.len - off, .index = index, .db = db};
+    size_t i = (size_t)si_key_hash(db, key, klen) & (b->nslots - 1);
+    si_group *g = NULL;
+    for (; b->slots[i]; i = (i + 1) & (b->nslots - 1)) {
+        si_group *c = &b->g[b->slots[i] - 1];
+        if (c->db == db && c->len == klen && memcmp(b->arena.data + c->off, key, klen) == 0) {
+            g = c;
+            break;
+        }
+    }
+    if (g) {
+        if (b->p[g->last].index == index)
+            return; /* the same suffix twice in one event */
+        b->p[g->last].next = b->np;
+        g->last = b->np;
+    } else {
+        if (b->ng == b->gcap && si_grow((void **)&b->g, &b->gcap, sizeof *b->g) != 0) {
+            b->oom = 1;
+            return;
+        }
+        size_t off = b->arena.len;
+        if (sbuf_append(&b->arena, key, klen) != 0) {
+            b->oom = 1;
+            return;
+        }
+        b->g[b->ng] = (si_group){.off = off, .len = klen, .db = db, .first = b->np, .last = b->np};
+        b->slots[i] = (uint32_t)(++b->ng);
+    }
+    b->p[b->np++] = (si_posting){.index = index, .next = SIZE_MAX};
 }
 
 /* Entries of one value of member `field` (a string when any_too). */
@@ -397,9 +502,11 @@ static void si_index_event(si_batch *b, const sv_value *event, uint64_t index)
     }
 }
 
-static int si_entry_cmp(const void *a, const void *b, void *arg)
+/* Key order (Berkeley DB's: bytes, then length), so the puts of a batch
+ * touch neighbouring pages one after another. */
+static int si_group_cmp(const void *a, const void *b, void *arg)
 {
-    const si_entry *x = a, *y = b;
+    const si_group *x = a, *y = b;
     const char *base = arg;
     if (x->db != y->db)
         return x->db < y->db ? -1 : 1;
@@ -407,14 +514,31 @@ static int si_entry_cmp(const void *a, const void *b, void *arg)
     int c = memcmp(base + x->off, base + y->off, n);
     if (c != 0)
         return c;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Encodes a group's postings (ascending, distinct, all within one batch)
+ * as a block (search.h) in out[SI_BLOCK_MAX]; returns its length. */
+static size_t si_block_encode(const si_batch *b, const si_group *g, uint8_t *out)
+{
+    uint64_t prev = b->p[g->first].index;
+    size_t len = 8;
+    be64_put(out, prev);
+    for (size_t i = b->p[g->first].next; i != SIZE_MAX; i = b->p[i].next) {
+        uint64_t gap = b->p[i].index - prev;
+        if (gap >= 0x80) {
+            out[len++] = (uint8_t)(gap | 0x80);
+            gap >>= 7;
+        }
+        out[len++] = (uint8_t)gap;
+        prev = b->p[i].index;
+    }
+    return len;
 }
 
 typedef struct si_write_ctx {
     si_batch *b;
-    size_t from, to;      /* entries written by this transaction */
+    size_t from, to;      /* groups written by this transaction */
     bool last;            /* also writes the time keys and the head */
     uint64_t old_head, new_head;
     bool raced;           /* the head moved under us (another indexer) */
@@ -447,14 +571,17 @@ static int si_write_txn(store *s, DB_TXN *txn, void *vctx)
         }
     }
     for (size_t i = c->from; i < c->to; i++) {
-        const si_entry *e = &b->e[i];
-        if (i > c->from && si_entry_cmp(e, &b->e[i - 1], b->arena.data) == 0)
-            continue;
-        be64_put(idx, e->index);
-        DB *db = e->db == SI_SUFFIX ? s->search_suffix : s->search_long;
-        /* DB_OVERWRITE_DUP: a pair indexed before a crash is rewritten, not
-         * refused (a refusal would also be reported on stderr by BDB). */
-        ret = store_put(db, txn, b->arena.data + e->off, e->len, idx, sizeof idx, DB_OVERWRITE_DUP);
+        const si_group *g = &b->g[i];
+        uint8_t key[SI_KEY_BUF], block[SI_BLOCK_MAX];
+        if (ID_LEN + g->len > sizeof key)
+            return EINVAL; /* cannot happen: field and suffix are bounded */
+        memcpy(key, b->id, ID_LEN);
+        memcpy(key + ID_LEN, b->arena.data + g->off, g->len);
+        size_t len = si_block_encode(b, g, block);
+        DB *db = g->db == SI_SUFFIX ? s->search_suffix : s->search_long;
+        /* DB_OVERWRITE_DUP: a block written before a crash is rewritten,
+         * not refused (a refusal would also be reported on stderr by BDB). */
+        ret = store_put(db, txn, key, ID_LEN + g->len, block, len, DB_OVERWRITE_DUP);
         if (ret == DB_KEYEXIST)
             ret = 0;
         if (ret != 0)
@@ -502,7 +629,10 @@ static void si_batch_reset(si_batch *b)
 {
     b->arena.len = 0;
     b->arena.oom = 0;
-    b->n = 0;
+    b->ng = 0;
+    b->np = 0;
+    if (b->slots)
+        memset(b->slots, 0, b->nslots * sizeof *b->slots);
     b->events = 0;
     b->oom = 0;
 }
@@ -510,7 +640,9 @@ static void si_batch_reset(si_batch *b)
 static void si_batch_free(si_batch *b)
 {
     sbuf_free(&b->arena);
-    free(b->e);
+    free(b->g);
+    free(b->p);
+    free(b->slots);
     free(b->times);
 }
 
@@ -583,7 +715,7 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
         si_batch_reset(&b);
         uint64_t next = head;
         while (next < size && b.events < SI_BATCH_EVENTS && *done + b.events < budget &&
-               (b.events == 0 || b.n < SI_TXN_PUTS)) {
+               (b.events == 0 || b.np < SI_BATCH_ENTRIES)) {
             sv_value *env = NULL;
             ret = si_load_envelope(s, id, next, &env);
             /* A damaged event must not stop the index for good (searches
@@ -621,12 +753,12 @@ static salog_status si_catch_up_config(store *s, const char *id, size_t budget, 
             goto out;
         }
         /* Sorted puts touch neighbouring pages one after another. */
-        qsort_r(b.e, b.n, sizeof *b.e, si_entry_cmp, b.arena.data);
+        qsort_r(b.g, b.ng, sizeof *b.g, si_group_cmp, b.arena.data);
         si_write_ctx c = {.b = &b, .old_head = head, .new_head = next};
         do {
             c.from = c.to;
-            c.to = b.n - c.from > SI_TXN_PUTS ? c.from + SI_TXN_PUTS : b.n;
-            c.last = c.to == b.n;
+            c.to = b.ng - c.from > SI_TXN_PUTS ? c.from + SI_TXN_PUTS : b.ng;
+            c.last = c.to == b.ng;
             ret = store_index_txn_run_flags(s, si_write_txn, &c, DB_TXN_NOSYNC);
             if (ret == STORE_TXN_ROLLBACK && c.raced)
                 goto out; /* another indexer is on this config: leave it */

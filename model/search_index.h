@@ -21,6 +21,8 @@
 #define SEARCH_INDEX_TERM_MIN 2
 /* Members with longer names are not indexed; schema field ids are ≤ 32. */
 #define SEARCH_INDEX_FIELD_MAX 64
+/* The indexes in one block lie within [first, first + this) (search.h). */
+#define SEARCH_INDEX_BLOCK_SPAN 256
 /* Pseudo-field of bare terms. */
 #define SEARCH_INDEX_ANY_FIELD "*"
 
