@@ -1,7 +1,9 @@
 /* Group commit of appends (append_queue.h). */
 #include "model/append_queue.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,12 @@ typedef struct aq_request {
     log_append_result *out;
     salog_err *err;
     salog_status st;
-    bool taken;                   /* in a group being appended */
-    bool done;
-    pthread_cond_t wake;          /* done, or the queue wants a new leader */
+    bool done;                    /* appended (or failed): out, err, st are set */
+    bool lead;                    /* this thread is to lead the next group */
+    /* Posted exactly once for a queued request: when it is done, or when it
+     * is to lead (set under mu, read after the wait). The thread that posts
+     * reads nothing of the request afterwards: it may be gone. */
+    sem_t wake;
     struct aq_request *next;      /* queue order */
     struct aq_request *group_next;
 } aq_request;
@@ -31,7 +36,10 @@ typedef struct aq_request {
 struct append_queue {
     pthread_mutex_t mu;
     aq_request *head, *tail;
-    bool leading;                 /* a thread is appending a group */
+    /* A thread leads, or has been told to: leadership passes from the
+     * leader straight to the queue's head, so a thread arriving meanwhile
+     * cannot take the head's request into a group of its own. */
+    bool leading;
 };
 
 append_queue *append_queue_new(void)
@@ -62,7 +70,6 @@ static aq_request *aq_take_group(append_queue *q, size_t *requests)
     if (!q->head)
         q->tail = NULL;
     first->group_next = NULL;
-    first->taken = true;
     *requests = 1;
     for (aq_request *r = q->head; r;) {
         aq_request *next = r->next;
@@ -74,7 +81,6 @@ static aq_request *aq_take_group(append_queue *q, size_t *requests)
             if (q->tail == r)
                 q->tail = prev;
             r->group_next = NULL;
-            r->taken = true;
             last->group_next = r;
             last = r;
             events += r->count;
@@ -85,17 +91,6 @@ static aq_request *aq_take_group(append_queue *q, size_t *requests)
         r = next;
     }
     return first;
-}
-
-/* Hands leadership on: wakes the first queued request's thread, skipping
- * the caller's own request (its thread is awake). Called with mu held. */
-static void aq_wake_next_leader(append_queue *q, const aq_request *self)
-{
-    for (aq_request *r = q->head; r; r = r->next)
-        if (r != self) {
-            pthread_cond_signal(&r->wake);
-            return;
-        }
 }
 
 /* One request in its own transaction (flushed with its group). */
@@ -212,7 +207,7 @@ salog_status append_queue_submit(store *s, const char *config_id, const log_item
                      .err = err};
 
     memset(out, 0, sizeof *out);
-    if (!q || !config_id || count == 0 || count > AQ_MAX_EVENTS || pthread_cond_init(&me.wake, NULL) != 0)
+    if (!q || !config_id || count == 0 || count > AQ_MAX_EVENTS || sem_init(&me.wake, 0, 0) != 0)
         return auditlog_append(s, config_id, items, count, out, err);
     pthread_mutex_lock(&q->mu);
     if (q->tail)
@@ -220,15 +215,23 @@ salog_status append_queue_submit(store *s, const char *config_id, const log_item
     else
         q->head = &me;
     q->tail = &me;
-    for (;;) {
-        while (!me.done && (me.taken || q->leading))
-            pthread_cond_wait(&me.wake, &q->mu);
-        if (me.done)
-            break;
-        /* Lead one group (ours, unless the head is for another tree). */
+    bool lead_now = !q->leading; /* the queue was empty: ours is the head */
+    if (lead_now) {
+        q->leading = true;
+        me.lead = true;
+    }
+    pthread_mutex_unlock(&q->mu);
+    /* Otherwise woken once: done by another thread's group, or told to
+     * lead. The waiters never touch the mutex after the leader's commit,
+     * so the leader's wake-ups do not queue them up on it. */
+    if (!lead_now)
+        while (sem_wait(&me.wake) != 0 && errno == EINTR) {
+        }
+    if (me.lead) {
+        /* Lead the head's group (the head is our request). */
+        pthread_mutex_lock(&q->mu);
         size_t requests = 0;
         aq_request *group = aq_take_group(q, &requests);
-        q->leading = true;
         pthread_mutex_unlock(&q->mu);
         aq_run_group(s, group, requests);
         /* Leadership is kept through the flush: the requests that arrive
@@ -241,16 +244,22 @@ salog_status append_queue_submit(store *s, const char *config_id, const log_item
          * still share fdatasyncs with ours inside Berkeley DB.) */
         aq_flush_group(s, group);
         pthread_mutex_lock(&q->mu);
-        q->leading = false;
-        aq_wake_next_leader(q, &me);
-        for (aq_request *r = group, *next; r; r = next) {
-            next = r->group_next;  /* r may be gone once it is woken */
+        aq_request *next_leader = q->head;
+        if (next_leader)
+            next_leader->lead = true; /* q->leading stays set for it */
+        else
+            q->leading = false;
+        for (aq_request *r = group; r; r = r->group_next)
             r->done = true;
+        pthread_mutex_unlock(&q->mu);
+        for (aq_request *r = group, *next; r; r = next) {
+            next = r->group_next; /* r may be gone once it is posted */
             if (r != &me)
-                pthread_cond_signal(&r->wake);
+                sem_post(&r->wake);
         }
+        if (next_leader)
+            sem_post(&next_leader->wake);
     }
-    pthread_mutex_unlock(&q->mu);
-    pthread_cond_destroy(&me.wake);
+    sem_destroy(&me.wake);
     return me.st;
 }
