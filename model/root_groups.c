@@ -29,17 +29,27 @@ int root_groups_put(DB *db, DB_TXN *txn, const char *config_id, uint64_t first_s
             n = count - done;
         rg_key(key, config_id, group);
         DBT k, d;
+        uint8_t whole[ROOT_GROUP_SIZES][MERKLE_HASH_LEN];
         memset(&k, 0, sizeof k);
         memset(&d, 0, sizeof d);
         k.data = key;
         k.size = sizeof key;
-        /* A partial put at the record's end (it creates the record for
-         * slot 0, and pads any gap before doff with zeros). */
-        d.data = (void *)roots[done];
-        d.size = (u_int32_t)(n * MERKLE_HASH_LEN);
-        d.flags = DB_DBT_PARTIAL;
-        d.doff = (u_int32_t)(slot * MERKLE_HASH_LEN);
-        d.dlen = (u_int32_t)(n * MERKLE_HASH_LEN);
+        if (slot == 0) {
+            /* A new group: the whole record, zeros after the roots known. */
+            memcpy(whole, roots[done], n * MERKLE_HASH_LEN);
+            memset(whole[n], 0, (ROOT_GROUP_SIZES - n) * MERKLE_HASH_LEN);
+            d.data = whole;
+            d.size = sizeof whole;
+        } else {
+            /* Slots of a whole record, replaced in place (a record from
+             * before roots were kept may be shorter: then the put extends
+             * it, padding any gap before doff with zeros). */
+            d.data = (void *)roots[done];
+            d.size = (u_int32_t)(n * MERKLE_HASH_LEN);
+            d.flags = DB_DBT_PARTIAL;
+            d.doff = (u_int32_t)(slot * MERKLE_HASH_LEN);
+            d.dlen = (u_int32_t)(n * MERKLE_HASH_LEN);
+        }
         int ret = db->put(db, txn, &k, &d, 0);
         if (ret != 0)
             return ret;

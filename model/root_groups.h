@@ -3,14 +3,16 @@
  * of popcount(size) stored subtrees.
  *
  * Layout: root_groups.db, key id(36) + be64 g -> the roots of sizes
- * 32g+1 .. 32g+32, 32 bytes each, in size order. A group's record grows at
- * its end as the tree does (partial puts) and is never rewritten once
- * full. It is a hash database: a lookup reads the meta page and one bucket
- * page at any size, where a btree of a million events' roots is three
- * levels deep (measured: 1.5-1.9 us against 2.5-4.6 us per warm lookup at
- * 1M, 1.05 us at 1k for both). The price: a hash record that grows is
- * logged whole, old and new (up to 2 KB per group an append touches),
- * where a btree logs only the changed bytes.
+ * 32g+1 .. 32g+32, 32 bytes each, in size order. It is a hash database: a
+ * lookup reads the meta page and one bucket page at any size, where a
+ * btree of a million events' roots is three levels deep (measured: 1.5-1.9
+ * us against 2.5-4.6 us per warm lookup at 1M, 1.05 us at 1k for both).
+ * A group's record is written whole when its first size is appended (the
+ * roots known, zeros for the sizes to come), and each later root replaces
+ * its slot in place: Berkeley DB logs a same-size partial put of a hash
+ * record as the changed bytes, but a record that grows as the whole
+ * record, old and new (that was up to 2 KB per append, most of /v1/log's
+ * log volume).
  *
  * The stored roots are derived data: `salog verify` recomputes each one from
  * the events, and readers fold the tree for a size with no stored root. A
