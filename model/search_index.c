@@ -160,8 +160,10 @@ static int si_u64_cmp(const void *a, const void *b)
 }
 
 /* Collects the indexes in [lo, hi) from the blocks of the exact key
- * kb[0..klen) (the cursor's key buffer is reused). Counts every index read
- * in *visits. */
+ * kb[0..klen) (the cursor's key buffer is reused). Counts every index
+ * decoded in *visits, those below lo too (a block may start up to SPAN - 1
+ * before lo). A block that is too long, goes backwards or spans more than
+ * SPAN is damage: EINVAL, never a shorter answer. */
 static int si_collect_blocks(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, uint64_t hi, si_list *out,
                              size_t *visits, size_t max_visits, bool *too_many)
 {
@@ -183,17 +185,17 @@ static int si_collect_blocks(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, ui
     while (ret == 0) {
         if (d.size < 8)
             return EINVAL;
-        uint64_t idx = be64_get(dbuf);
+        uint64_t first = be64_get(dbuf), idx = first;
         if (idx >= hi)
             break;
         for (size_t p = 8;;) {
             if (idx >= hi)
                 break;
+            if (++*visits > max_visits) {
+                *too_many = true;
+                return 0;
+            }
             if (idx >= lo) {
-                if (++*visits > max_visits) {
-                    *too_many = true;
-                    return 0;
-                }
                 ret = si_list_push(out, idx);
                 if (ret != 0)
                     return ret;
@@ -207,12 +209,14 @@ static int si_collect_blocks(DBC *cur, uint8_t *kb, size_t klen, uint64_t lo, ui
                     return EINVAL;
                 gap |= (uint64_t)dbuf[p++] << 7;
             }
-            if (gap == 0 || gap >= SEARCH_INDEX_BLOCK_SPAN)
+            if (gap == 0 || gap >= SEARCH_INDEX_BLOCK_SPAN - (idx - first))
                 return EINVAL;
             idx += gap;
         }
         ret = cur->get(cur, &k, &d, DB_NEXT_DUP);
     }
+    if (ret == DB_BUFFER_SMALL)
+        return EINVAL;
     return ret == DB_NOTFOUND ? 0 : ret;
 }
 
@@ -262,8 +266,10 @@ static int si_lookup_once(store *s, const uint8_t *prefix, size_t plen, size_t f
         k.flags = DB_DBT_USERMEM;
         ret = cur->get(cur, &k, &d, DB_SET_RANGE);
     }
-    if (ret == DB_NOTFOUND || ret == DB_BUFFER_SMALL)
+    if (ret == DB_NOTFOUND)
         ret = 0;
+    else if (ret == DB_BUFFER_SMALL)
+        ret = EINVAL; /* a key or block longer than any written: damage */
     int cret = cur->close(cur);
     if (ret == 0)
         ret = cret;

@@ -698,9 +698,11 @@ static sv_value *st_block_event(size_t i)
 {
     sv_value *e = sv_object();
     cr_assert(e);
-    /* "every-3" on every third event, "seven" on every seventh. */
+    /* "every-3" on every third event, "seven" on every seventh, "rare"
+     * on every 150th (gaps of 150 take two bytes in a block). */
     cr_assert_eq(sv_object_set_str(e, "actor", i % 3 == 0 ? "every-3" : "other"), 0);
     cr_assert_eq(sv_object_set_str(e, "action", i % 7 == 0 ? "seven" : "none"), 0);
+    cr_assert_eq(sv_object_set_str(e, "target", i % 150 == 0 ? "rare" : "usual"), 0);
     return e;
 }
 
@@ -756,7 +758,7 @@ Test(search, blocks_window_edges_legacy_and_repeated)
         total += n;
     }
     /* Far fewer index records than (key, event) pairs: one block per key
-     * and batch ("every-3" has 9 suffixes of 2+ bytes, and as many under
+     * and batch ("every-3" has 6 suffixes of 2+ bytes, and as many under
      * "*"). */
     DB_BTREE_STAT *bs = NULL;
     cr_assert_eq(st_store->search_suffix->stat(st_store->search_suffix, NULL, &bs, 0), 0);
@@ -764,13 +766,16 @@ Test(search, blocks_window_edges_legacy_and_repeated)
     free(bs);
     uint64_t windows[][2] = {{0, N},     {0, 1},     {1, 2},     {199, 201}, {150, 260}, {236, 237},
                              {237, 238}, {236, 474}, {473, 475}, {999, N},   {500, 500}, {3, 4},
-                             {255, 513}, {256, 257}, {0, 300},   {700, 990}};
+                             {255, 513}, {256, 257}, {0, 300},   {700, 990}, {435, 437}, {150, 151},
+                             {751, 901}, {900, 901}};
     for (size_t w = 0; w < sizeof windows / sizeof *windows; w++) {
         st_expect_lookup("actor", "every-3", true, windows[w][0], windows[w][1], 3);
         st_expect_lookup("actor", "ery-3", false, windows[w][0], windows[w][1], 3);
         st_expect_lookup("*", "every", false, windows[w][0], windows[w][1], 3);
         st_expect_lookup("action", "seven", true, windows[w][0], windows[w][1], 7);
         st_expect_lookup("action", "eve", false, windows[w][0], windows[w][1], 7);
+        st_expect_lookup("target", "rare", true, windows[w][0], windows[w][1], 150);
+        st_expect_lookup("*", "are", false, windows[w][0], windows[w][1], 150);
     }
     /* A legacy entry (a lone be64) beside the blocks, and the block of
      * [200, 237) written again as if its batch had been cut at 230. */
@@ -793,11 +798,34 @@ Test(search, blocks_window_edges_legacy_and_repeated)
     cr_assert_eq(got[0], 994);
     cr_assert_eq(got[1], 1001);
     free(got);
-    /* A damaged block is an error, not a wrong answer. */
-    uint8_t bad[9];
+    /* A window's lookup reads at most the blocks that can reach into it:
+     * a budget of the window's size plus one block's span suffices. */
+    cr_assert_eq(search_index_lookup(st_store, st_cfg, "actor", "every-3", 7, true, 435, 437, 2 + 255, &got,
+                                     &count, &too_many), 0);
+    cr_assert(!too_many);
+    cr_assert_eq(count, 1);
+    free(got);
+    /* A damaged block is an error, not a wrong answer: a gap cut short, a
+     * block spanning more than SPAN, one longer than any block written. */
+    uint8_t bad[SEARCH_INDEX_BLOCK_SPAN * 3];
     be64_put(bad, 500);
-    bad[8] = 0x80; /* a gap cut short */
-    st_put_block("action", "seven", bad, sizeof bad);
-    cr_assert_eq(search_index_lookup(st_store, st_cfg, "action", "seven", 5, true, 0, 2000, 100000, &got, &count,
+    bad[8] = 0x80;
+    st_put_block("target", "rare", bad, 9);
+    cr_assert_eq(search_index_lookup(st_store, st_cfg, "target", "rare", 4, true, 0, 2000, 100000, &got, &count,
+                                     &too_many), EINVAL);
+    bad[8] = 0x81;
+    bad[9] = 0x01; /* 129 */
+    bad[10] = 0x81;
+    bad[11] = 0x01; /* 258 from the first: beyond the span */
+    st_put_block("action", "none", bad, 12);
+    cr_assert_eq(search_index_lookup(st_store, st_cfg, "action", "none", 4, true, 0, 2000, 100000, &got, &count,
+                                     &too_many), EINVAL);
+    be64_put(bad, 600);
+    memset(bad + 8, 1, sizeof bad - 8);
+    st_put_block("actor", "other", bad, sizeof bad);
+    cr_assert_eq(search_index_lookup(st_store, st_cfg, "actor", "other", 5, true, 0, 2000, 100000, &got, &count,
+                                     &too_many), EINVAL);
+    /* The same, reached through a prefix lookup. */
+    cr_assert_eq(search_index_lookup(st_store, st_cfg, "actor", "oth", 3, false, 590, 2000, 100000, &got, &count,
                                      &too_many), EINVAL);
 }
