@@ -396,15 +396,15 @@ static int si_slots_grow(si_batch *b)
     return 0;
 }
 
-static int si_grow(void **v, size_t *cap, size_t size)
+/* Doubles an array of `size`-byte items (or makes one of 1024): the new
+ * array, with *cap updated, or NULL (the old one stays valid). */
+static void *si_grow(void *v, size_t *cap, size_t size)
 {
     size_t n = *cap ? *cap * 2 : 1024;
-    void *g = realloc(*v, n * size);
-    if (!g)
-        return -1;
-    *v = g;
-    *cap = n;
-    return 0;
+    void *g = realloc(v, n * size);
+    if (g)
+        *cap = n;
+    return g;
 }
 
 /* Adds event `index` to the group of key field + 0x00 + text. */
@@ -423,10 +423,17 @@ static void si_batch_add(si_batch *b, int db, const char *field, size_t flen, co
     if (tlen)
         memcpy(key + flen + 1, text, tlen);
     size_t klen = flen + 1 + tlen;
-    if ((2 * (b->ng + 1) > b->nslots && si_slots_grow(b) != 0) ||
-        (b->np == b->pcap && si_grow((void **)&b->p, &b->pcap, sizeof *b->p) != 0)) {
+    if (2 * (b->ng + 1) > b->nslots && si_slots_grow(b) != 0) {
         b->oom = 1;
         return;
+    }
+    if (b->np == b->pcap) {
+        si_posting *p = si_grow(b->p, &b->pcap, sizeof *b->p);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
     }
     size_t i = (size_t)si_key_hash(db, key, klen) & (b->nslots - 1);
     si_group *g = NULL;
@@ -443,9 +450,13 @@ static void si_batch_add(si_batch *b, int db, const char *field, size_t flen, co
         b->p[g->last].next = b->np;
         g->last = b->np;
     } else {
-        if (b->ng == b->gcap && si_grow((void **)&b->g, &b->gcap, sizeof *b->g) != 0) {
-            b->oom = 1;
-            return;
+        if (b->ng == b->gcap) {
+            si_group *g2 = si_grow(b->g, &b->gcap, sizeof *b->g);
+            if (!g2) {
+                b->oom = 1;
+                return;
+            }
+            b->g = g2;
         }
         size_t off = b->arena.len;
         if (sbuf_append(&b->arena, key, klen) != 0) {
