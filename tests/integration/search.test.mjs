@@ -130,6 +130,39 @@ describe(`search via ${SERVER}`, () => {
     errorItem(await post("/v1/search", {}, { token }), 400, "ValidationError", "FieldRequired", "/query");
   });
 
+  it("answers from the index once the duty has indexed the events (one block per key and batch)", async () => {
+    const cfg = minimalConfig(`blocks-${tag}`, {
+      schema: { fields: [{ id: "message", type: "string", size: 256, required: true }, { id: "actor", type: "string", size: 128 },
+        { id: "count", type: "integer" }] },
+    });
+    const id = envelope(await post("/v1beta/config/create", cfg), 200, "Success").result.id;
+    const tok = newToken(["--scope", "log,search", "--config", id]).secret;
+    // 600 events: "rare" on every 150th (gaps of 150 inside a block), "common" on the rest.
+    for (let b = 0; b < 6; b++) {
+      const events = [];
+      for (let i = b * 100; i < (b + 1) * 100; i++)
+        events.push({ event: { message: `${tag} block event ${i}`, actor: i % 150 === 0 ? `rare-${tag}` : `common-${tag}`, count: i } });
+      envelope(await post("/v2/log", { events }, { token: tok }), 200, "Success");
+    }
+    // Wait for the background duty, so the searches below read the index, not the unindexed tail.
+    let indexed = 0;
+    for (let t = 0; t < 200 && indexed < 600; t++) {
+      const line = salogCli(["stats"]).split("\n").find((l) => l.includes(id)) || "";
+      indexed = Number((line.match(/indexed (\d+)/) || [0, 0])[1]);
+      if (indexed < 600) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(indexed, 600, "the duty indexed every event within 20 s");
+    const search = async (query, extra = {}) =>
+      envelope(await post("/v1/search", { query, limit: 10, order: "asc", ...extra }, { token: tok }), 200, "Success").result;
+    const rare = await search(`actor:rare-${tag}`);
+    assert.equal(rare.count, 4);
+    assert.deepEqual(rare.events.map((e) => e.envelope.event.count), [0, 150, 300, 450]);
+    assert.equal((await search(`actor:are-${tag}`)).count, 4, "a suffix of the value");
+    assert.equal((await search(`rare-${tag}`)).count, 4, "a bare term: the \"*\" index");
+    assert.equal((await search(`actor:common-${tag}`, { limit: 1 })).count, 596);
+    assert.deepEqual((await search(`actor:rare-${tag} count>100`)).events.map((e) => e.envelope.event.count), [150, 300, 450]);
+  });
+
   it("bounds by time, absolute and relative, and rejects bad times", async () => {
     const all = envelope(await post("/v1/search", { query: `message:${tag}`, start: "1h", limit: 1 }, { token }), 200, "Success").result;
     assert.equal(all.count, 60);
