@@ -19,12 +19,13 @@
 #include "codec/codec.h"
 #include "model/append_queue.h"
 #include "model/json_cache.h"
+#include "model/root_groups.h"
 #include "model/store_members.h"
 #include "model/tile_cache.h"
 #include "model/tree_tiles.h"
 
-/* Enough for the Merkle tiles and stored roots of about 1.5 million events
- * (76 + 48 MB per million) besides the hot pages of the other databases.
+/* Enough for the Merkle tiles and stored roots of about 1.3 million events
+ * (80-87 + 50-60 MB per million) besides the hot pages of the other databases.
  * The region is a sparse file: a small store takes only the pages it uses.
  * A DB_CONFIG file in the data directory overrides it (README.md). */
 #define STORE_CACHE_BYTES   (192u * 1024u * 1024u)
@@ -305,8 +306,9 @@ static int store_open_db_in(DB_ENV *env, DB **out, const char *file, DBTYPE type
             (void)db->close(db, 0);
             return ret;
         }
+        /* DB_UNKNOWN: an existing file, of whichever type it was made. */
         ret = db->open(db, NULL, file, NULL, type,
-                       DB_AUTO_COMMIT | DB_THREAD | DB_CREATE, STORE_FILE_MODE);
+                       DB_AUTO_COMMIT | DB_THREAD | (type == DB_UNKNOWN ? 0 : DB_CREATE), STORE_FILE_MODE);
         if (ret == 0) {
             *out = db;
             return 0;
@@ -323,6 +325,19 @@ static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type
                                u_int32_t pagesize)
 {
     return store_open_db_in(s->env, out, file, type, db_flags, pagesize);
+}
+
+/* tiles.db: a hash database since hash lookups stopped growing with the
+ * log (tree_tiles.h); a store made before keeps its btree, which reads the
+ * same records by the same keys. */
+static int store_open_tiles(store *s)
+{
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/tiles.db", s->data_dir);
+    bool exists = stat(path, &sb) == 0;
+    return store_open_db_flags(s, &s->tiles, "tiles.db", exists ? DB_UNKNOWN : DB_HASH, 0,
+                               exists ? 0 : TILE_DB_PAGESIZE);
 }
 
 static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
@@ -492,11 +507,11 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db(s, &s->configs, "configs.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->meta, "meta.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->events, "events.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db_flags(s, &s->tiles, "tiles.db", DB_BTREE, 0, TILE_DB_PAGESIZE)) != 0 ||
-        (ret = store_open_db_flags(s, &s->tile_edges, "tile_edges.db", DB_BTREE, 0, TILE_DB_PAGESIZE)) != 0 ||
+        (ret = store_open_tiles(s)) != 0 ||
+        (ret = store_open_db_flags(s, &s->tile_edges, "tile_edges.db", DB_BTREE, 0, TILE_EDGE_DB_PAGESIZE)) != 0 ||
         (ret = store_open_db(s, &s->heads, "heads.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->roots, "roots.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db_flags(s, &s->root_groups, "root_groups.db", DB_HASH, 0, TILE_DB_PAGESIZE)) != 0 ||
+        (ret = store_open_db_flags(s, &s->root_groups, "root_groups.db", DB_HASH, 0, ROOT_GROUP_DB_PAGESIZE)) != 0 ||
         (ret = store_open_db(s, &s->checkpoints, "checkpoints.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->requests, "requests.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0 ||

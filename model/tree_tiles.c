@@ -3,6 +3,7 @@
 #include "model/be64.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/store_internal.h"
@@ -306,14 +307,13 @@ int tile_reader_edge(tile_reader *r, unsigned stratum, bool *present, uint64_t *
     return tile_get_edge(r, stratum, edge, present, tile, count);
 }
 
-int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
+/* tile_reader_full_beyond in a btree: complete tiles are keyed by their
+ * last leaf, so any key of this tree at or after be64(n) is one. */
+static int tile_full_beyond_btree(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
 {
     uint8_t key[TILE_KEY_LEN];
     DBC *cur = NULL;
     DBT k, v;
-    *found = false;
-    /* Complete tiles are keyed by their last leaf: any key of this tree at
-     * or after be64(n) covers a leaf the tree does not have. */
     memcpy(key, r->config_id, ID_LEN);
     be64_put(key + ID_LEN, n);
     key[ID_LEN + 8] = 0;
@@ -337,4 +337,47 @@ int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *s
     }
     int cret = cur->close(cur);
     return ret != 0 ? ret : cret;
+}
+
+/* The same in a hash database, which has no key order: every key is read,
+ * and the tile ending first is reported. */
+static int tile_full_beyond_scan(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
+{
+    DBC *cur = NULL;
+    DBT k, v;
+    int ret = r->full->cursor(r->full, r->txn, &cur, 0);
+    if (ret != 0)
+        return ret;
+    memset(&k, 0, sizeof k);
+    memset(&v, 0, sizeof v);
+    k.flags = DB_DBT_REALLOC;
+    v.flags = DB_DBT_PARTIAL | DB_DBT_USERMEM; /* the key is enough */
+    while ((ret = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
+        const uint8_t *key = k.data;
+        if (k.size != TILE_KEY_LEN || memcmp(key, r->config_id, ID_LEN) != 0)
+            continue; /* another tree's */
+        uint64_t last = be64_get(key + ID_LEN);
+        unsigned st = key[ID_LEN + 8];
+        if (last >= n && (!*found || last < *last_leaf || (last == *last_leaf && st < *stratum))) {
+            *found = true;
+            *last_leaf = last;
+            *stratum = st;
+        }
+    }
+    if (ret == DB_NOTFOUND)
+        ret = 0;
+    free(k.data);
+    int cret = cur->close(cur);
+    return ret != 0 ? ret : cret;
+}
+
+int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
+{
+    DBTYPE type = DB_UNKNOWN;
+    *found = false;
+    int ret = r->full->get_type(r->full, &type);
+    if (ret != 0)
+        return ret;
+    return type == DB_BTREE ? tile_full_beyond_btree(r, n, found, stratum, last_leaf)
+                            : tile_full_beyond_scan(r, n, found, stratum, last_leaf);
 }

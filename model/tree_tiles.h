@@ -12,9 +12,17 @@
  *              (full tiles, written once, when complete)
  *   tile_edges id + u8 stratum -> be64 tile index + its hashes so far
  *              (the one growing tile of each stratum)
- * Full tiles complete in the order of that key, so each is inserted at the
- * right edge of the btree and pages fill up; growing tiles live apart so
- * their rewrites do not split the pages of the full ones.
+ * Growing tiles live apart so their rewrites do not disturb the pages of
+ * the full ones.
+ *
+ * tiles is a hash database with 64 KB pages. A proof reads one bottom tile
+ * at a random place: in a btree that is a descent whose binary searches
+ * each touch a key that is cold at a million events (that search was half
+ * of a membership proof there), in a hash database one bucket page. In
+ * tests/bench/tree_bench.c, membership at 1M against 1k: 2.06-2.24x with a
+ * 16 KB-page btree, 1.5-1.8x with the hash (and 64 KB pages beat 16 KB
+ * ones, 1.5-1.7x against 1.7-1.8x). Stores made before keep their btree
+ * tiles.db, found by its type at open: the same keys read the same records.
  *
  * Why: a proof or root walks one path of ~log2(n) nodes; with a record per
  * node that is one btree descent per node, each dearer as the tree grows
@@ -46,11 +54,11 @@
 #define TILE_STRATA ((MERKLE_MAX_LEVELS + TILE_HEIGHT - 1) / TILE_HEIGHT)
 #define TILE_KEY_LEN (ID_LEN + 8 + 1)
 #define TILE_EDGE_KEY_LEN (ID_LEN + 1)
-/* Berkeley DB page size of both databases. A full tile (1984 bytes) must
- * stay below the btree's overflow threshold (~2030 bytes at 8 KB), or it
- * would go to overflow pages; 16 KB pages also pack complete tiles tighter
- * (76 MB for a million events against 88 MB with 8 KB pages, measured). */
-#define TILE_DB_PAGESIZE 16384
+/* Berkeley DB page sizes of new tiles and tile_edges databases. A tile
+ * (1984 bytes) stays far below either's overflow threshold. tiles.db takes
+ * 79-87 MB for a million events (measured). */
+#define TILE_DB_PAGESIZE 65536
+#define TILE_EDGE_DB_PAGESIZE 16384
 
 struct tile_cache;
 
@@ -121,7 +129,8 @@ int tile_reader_edge(tile_reader *r, unsigned stratum, bool *present, uint64_t *
 
 /* Whether a complete tile covering a leaf at or after `n` is stored (it
  * cannot be, for a tree of n leaves): 0 with *found (and then *stratum and
- * *last_leaf of the first one), or a DB error. */
+ * *last_leaf of the one ending first), or a DB error. In a hash tiles.db
+ * this reads every full tile (salog verify reads every event anyway). */
 int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf);
 
 #endif

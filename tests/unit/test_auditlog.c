@@ -866,9 +866,20 @@ Test(auditlog, verify_reports_tile_shape)
     al_test_put_raw(al_test_store->tile_edges, key, sizeof key, edge, len);
     free(longer);
     free(edge);
-    /* A complete band-0 tile for events 160..191. */
+    /* Complete band-0 tiles for events 288..319 and 160..191, and one of
+     * another tree: the tile ending first is named, whatever the order the
+     * (hash) database keeps them in. */
     uint8_t full_key[TILE_KEY_LEN], junk[TILE_MAX_BYTES];
+    char other_cfg[ID_LEN + 1];
+    cr_assert_eq(id_generate("pci_", other_cfg), 0);
     memset(junk, 0x5a, sizeof junk);
+    tile_key(full_key, other_cfg, 0, 2);
+    al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    tile_key(full_key, al_test_cfg, 0, 9);
+    al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
     tile_key(full_key, al_test_cfg, 0, 5);
     al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
     text = al_test_verify_report(&problems);
@@ -1201,5 +1212,87 @@ Test(auditlog, cached_tiles_grow)
         cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, done, got, &err), SALOG_OK);
         cr_assert_eq(memcmp(got, root, 32), 0);
     }
+    free(leaves);
+}
+
+static DBTYPE al_test_tiles_type(void)
+{
+    DBTYPE type = DB_UNKNOWN;
+    cr_assert_eq(al_test_store->tiles->get_type(al_test_store->tiles, &type), 0);
+    return type;
+}
+
+/* A data directory made when tiles.db was a btree keeps working: opening
+ * it finds the btree, appends add full tiles to it, roots and proofs match
+ * the naive tree, and verify reads it (and still finds a tile beyond the
+ * tree's size). New stores make a hash tiles.db. */
+Test(auditlog, tiles_legacy_btree)
+{
+    enum { N = 1500, BATCH = 97 };
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(al_test_tiles_type(), DB_HASH);
+    store_close(al_test_store);
+    al_test_store = NULL;
+    /* Replace the new (empty) tiles.db by a btree, as an older salog made it. */
+    DB_ENV *env = NULL;
+    DB *db = NULL;
+    cr_assert_eq(db_env_create(&env, 0), 0);
+    cr_assert_eq(env->open(env, al_test_data,
+                           DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER, 0),
+                 0);
+    cr_assert_eq(env->dbremove(env, NULL, "tiles.db", NULL, DB_AUTO_COMMIT), 0);
+    cr_assert_eq(db_create(&db, env, 0), 0);
+    cr_assert_eq(db->set_pagesize(db, 16384), 0);
+    cr_assert_eq(db->open(db, NULL, "tiles.db", NULL, DB_BTREE, DB_CREATE | DB_AUTO_COMMIT, 0660), 0);
+    cr_assert_eq(db->close(db, 0), 0);
+    cr_assert_eq(env->close(env, 0), 0);
+    /* Its region files lack salog's thread table: let store_open make them. */
+    cr_assert_eq(db_env_create(&env, 0), 0);
+    cr_assert_eq(env->remove(env, al_test_data, 0), 0);
+    cr_assert_eq(store_open(&al_test_store, al_test_data, false, &err), SALOG_OK, "%s",
+                 err.count ? err.items[0].detail : "");
+    cr_assert_eq(al_test_tiles_type(), DB_BTREE);
+    uint8_t(*leaves)[32] = calloc(N, 32);
+    cr_assert_not_null(leaves);
+    for (uint64_t done = 0; done < N;) {
+        size_t count = N - done < BATCH ? (size_t)(N - done) : BATCH;
+        uint8_t batch_root[32];
+        al_test_append_batch("legacy tiles", done, count, leaves, batch_root);
+        done += count;
+    }
+    DB_BTREE_STAT *bst = NULL;
+    cr_assert_eq(al_test_store->tiles->stat(al_test_store->tiles, NULL, &bst, 0), 0);
+    cr_assert_eq(bst->bt_ndata, N / 32 + N / 1024, "full tiles in the btree: %u", bst->bt_ndata);
+    free(bst);
+    const uint64_t sizes[] = {1, 31, 32, 33, 1023, 1024, 1025, N - 1, N};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        uint8_t naive[32], got[32];
+        al_test_naive_root(leaves, sizes[k], naive);
+        cr_assert_eq(auditlog_root_folded(al_test_store, al_test_cfg, sizes[k], got, &err), SALOG_OK);
+        cr_assert_eq(memcmp(got, naive, 32), 0, "folded root of %llu", (unsigned long long)sizes[k]);
+        const uint64_t picks[] = {0, sizes[k] / 2, sizes[k] - 1};
+        for (size_t p = 0; p < 3; p++) {
+            char *proof = NULL;
+            cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, picks[p], sizes[k], &proof, &err),
+                         SALOG_OK);
+            cr_assert_eq(merkle_verify_membership_text(leaves[picks[p]], proof, naive), 1, "leaf %llu in %llu",
+                         (unsigned long long)picks[p], (unsigned long long)sizes[k]);
+            free(proof);
+        }
+    }
+    uint64_t problems = 9;
+    char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    uint8_t full_key[TILE_KEY_LEN], junk[TILE_MAX_BYTES];
+    memset(junk, 0x5a, sizeof junk);
+    tile_key(full_key, al_test_cfg, 1, 3); /* band 1, events 3072..4095 */
+    al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "tiles: a complete tile of band 1 ends at event 4095, beyond the tree's size 1500"),
+                       "%s", text);
+    free(text);
     free(leaves);
 }
