@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec/timefmt.h"
 #include "fcgi/request_ctx.h"
@@ -175,6 +176,18 @@ static salog_status append_prepared(request_ctx *rc, const char *config_id, prep
     return st;
 }
 
+/* Once the append has committed, the events are durable: a later failure
+ * must not turn the reply into an error, or the client (the SDKs retry a
+ * 500) would log them again. What cannot be added to the reply is left out
+ * and reported in the server's log; running out of memory for the reply
+ * itself is the one error left. */
+static void after_commit_problem(request_ctx *rc, const char *what)
+{
+    fprintf(stderr, "salog.fcgi[%d]: %s failed after the append committed; left out of the reply: %s\n",
+            (int)getpid(), what, rc->err.count ? rc->err.items[0].detail : "?");
+    salog_err_init(&rc->err);
+}
+
 static int set_hex(sv_value *obj, const char *key, const uint8_t h[MERKLE_HASH_LEN])
 {
     char hex[65];
@@ -225,24 +238,32 @@ salog_status handle_log_v1(request_ctx *rc, sv_value **result)
             st = oom(rc);
             goto out;
         }
-        if ((st = auditlog_membership_proof(rc->app->store, config_id, index, size, &proof, &rc->err)) != SALOG_OK)
-            goto out;
-        int bad = set_hex(res, "unpublished_root", appended.root) | sv_object_set_str(res, "membership_proof", proof);
-        free(proof);
-        if (bad) {
+        if (set_hex(res, "unpublished_root", appended.root)) {
             st = oom(rc);
             goto out;
+        }
+        if (auditlog_membership_proof(rc->app->store, config_id, index, size, &proof, &rc->err) != SALOG_OK) {
+            after_commit_problem(rc, "the membership proof");
+        } else {
+            int bad = sv_object_set_str(res, "membership_proof", proof);
+            free(proof);
+            if (bad) {
+                st = oom(rc);
+                goto out;
+            }
         }
         /* A consistency proof only from an earlier root of this tree (II §2.1). */
         uint64_t old_size = 0;
         if (prev_root && merkle_unhex(prev_root, prev) == 0 &&
-            (st = auditlog_find_root(rc->app->store, config_id, prev, &old_size, &rc->err)) != SALOG_OK)
-            goto out;
+            auditlog_find_root(rc->app->store, config_id, prev, &old_size, &rc->err) != SALOG_OK) {
+            after_commit_problem(rc, "looking up prev_root");
+            old_size = 0;
+        }
         if (old_size > 0 && old_size < size) {
             sv_value *cp = NULL;
-            if ((st = auditlog_consistency_proof(rc->app->store, config_id, old_size, size, &cp, &rc->err)) != SALOG_OK)
-                goto out;
-            if (sv_object_set(res, "consistency_proof", cp)) {
+            if (auditlog_consistency_proof(rc->app->store, config_id, old_size, size, &cp, &rc->err) != SALOG_OK) {
+                after_commit_problem(rc, "the consistency proof");
+            } else if (sv_object_set(res, "consistency_proof", cp)) {
                 st = oom(rc);
                 goto out;
             }
@@ -369,9 +390,15 @@ salog_status handle_log_async(request_ctx *rc, sv_value **result)
         return oom(rc);
     int64_t expires = time_now_us() + (int64_t)ASYNC_TTL_MINS * 60 * 1000000;
     st = requests_put(rc->app->store, rc->env.request_id, rc->token.id, 200, stored, expires, &rc->err);
+    if (st != SALOG_OK) {
+        /* The events are durable but there is nothing to poll: reply now
+         * with what the poll would have returned (200 Success). */
+        after_commit_problem(rc, "keeping the result for its poll");
+        *result = sv_clone(sv_object_get(stored, "result"));
+        sv_free(stored);
+        return *result ? SALOG_OK : oom(rc);
+    }
     sv_free(stored);
-    if (st != SALOG_OK)
-        return st;
     return accepted_result(rc, rc->env.request_id, result);
 }
 

@@ -9,9 +9,12 @@
 #include "codec/codec.h"
 #include "fcgi/app.h"
 #include "fcgi/envelope.h"
+#include "model/auditlog.h"
 #include "model/config_schema.h"
 #include "model/configs.h"
+#include "model/store_internal.h"
 #include "model/tokens.h"
+#include "model/tree_tiles.h"
 #include "tests/unit/test_tmpdir.h"
 
 Test(front_http, route_path_strips_query_and_prefix)
@@ -278,4 +281,71 @@ Test(front_pipeline, export_pending_is_bad_state)
     cr_assert_str_eq(first_error(o, "code"), "DoesNotExist");
     json_object_put(o);
     http_reply_free(&r);
+}
+
+/* A /v1/log whose event committed answers Success even when a proof for the
+ * reply cannot be built (here the consistency proof from prev_root, whose
+ * nodes are in a bottom tile removed from storage): an error would make the
+ * SDKs retry and log the event twice. The proof is left out of the reply. */
+Test(front_pipeline, log_after_commit_leaves_out_a_failed_proof)
+{
+    http_reply r;
+    json_object *o, *result, *v;
+    salog_err err;
+    salog_err_init(&err);
+    char body[8192];
+    /* 10 events, then 30: size 10 is the root of an append, which prev_root may name. */
+    for (int batch = 0; batch < 2; batch++) {
+        size_t at = (size_t)snprintf(body, sizeof body, "{\"events\":[");
+        for (int i = 0; i < (batch ? 30 : 10); i++)
+            at += (size_t)snprintf(body + at, sizeof body - at, "%s{\"event\":{\"message\":\"event %d\"}}",
+                                   i ? "," : "", i);
+        snprintf(body + at, sizeof body - at, "]}");
+        cr_assert_eq(call("POST", "/v2/log", body, fx.log_secret, &r, &o), 200);
+        json_object_put(o);
+        http_reply_free(&r);
+    }
+
+    char **ids = NULL;
+    size_t count = 0;
+    cr_assert_eq(configs_all_ids(fx.app.store, &ids, &count, &err), SALOG_OK);
+    cr_assert_eq(count, 1);
+    uint8_t root10[MERKLE_HASH_LEN];
+    char root10_hex[65];
+    cr_assert_eq(auditlog_root(fx.app.store, ids[0], 10, root10, &err), SALOG_OK);
+    merkle_hex(root10, root10_hex);
+
+    /* With the tiles intact, the reply carries both proofs. */
+    snprintf(body, sizeof body, "{\"event\":{\"message\":\"checked\"},\"verbose\":true,\"prev_root\":\"%s\"}",
+             root10_hex);
+    cr_assert_eq(call("POST", "/v1/log", body, fx.log_secret, &r, &o), 200);
+    json_object_object_get_ex(o, "result", &result);
+    cr_assert(json_object_object_get_ex(result, "membership_proof", &v));
+    cr_assert(json_object_object_get_ex(result, "consistency_proof", &v));
+    json_object_put(o);
+    http_reply_free(&r);
+
+    /* Bottom tile 0 (events 0..31) gone: size 10's nodes are not there. */
+    uint8_t key[TILE_KEY_LEN];
+    tile_key(key, ids[0], 0, 0);
+    cr_assert_eq(store_del(fx.app.store->tiles, NULL, key, sizeof key), 0);
+    cr_assert_eq(call("POST", "/v1/log", body, fx.log_secret, &r, &o), 200, "%.*s", (int)r.body.len, r.body.data);
+    json_object_object_get_ex(o, "status", &v);
+    cr_assert_str_eq(json_object_get_string(v), "Success");
+    json_object_object_get_ex(o, "result", &result);
+    cr_assert(json_object_object_get_ex(result, "hash", &v));
+    cr_assert(json_object_object_get_ex(result, "envelope", &v));
+    cr_assert(json_object_object_get_ex(result, "unpublished_root", &v));
+    cr_assert(json_object_object_get_ex(result, "membership_proof", &v));
+    cr_assert_not(json_object_object_get_ex(result, "consistency_proof", &v));
+    json_object_put(o);
+    http_reply_free(&r);
+
+    /* Both events are in the log, once each. */
+    uint64_t size = 0;
+    cr_assert_eq(auditlog_size(fx.app.store, ids[0], &size, &err), SALOG_OK);
+    cr_assert_eq(size, 42);
+    for (size_t i = 0; i < count; i++)
+        free(ids[i]);
+    free(ids);
 }
