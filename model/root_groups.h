@@ -36,7 +36,8 @@
 /* Page size of a new root_groups.db. In tests/bench/tree_bench.c a root at
  * 1M against 1k took 2.0-2.4x with 16 KB pages (4 and 8 KB: 2.1-2.2x),
  * 1.6-2.0x with 64 KB: fewer, larger pages mean fewer cold buffer headers
- * and page locks per lookup. 50-60 MB per million events (measured). */
+ * and page locks per lookup. 50-65 MB per million events (measured; a hash
+ * table's size depends on where it is in its doubling). */
 #define ROOT_GROUP_DB_PAGESIZE 65536
 
 /* Stores roots[0..count) as the roots of sizes first_size .. first_size +

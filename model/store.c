@@ -25,7 +25,7 @@
 #include "model/tree_tiles.h"
 
 /* Enough for the Merkle tiles and stored roots of about 1.3 million events
- * (80-87 + 50-60 MB per million) besides the hot pages of the other databases.
+ * (78-87 + 50-65 MB per million) besides the hot pages of the other databases.
  * The region is a sparse file: a small store takes only the pages it uses.
  * A DB_CONFIG file in the data directory overrides it (README.md). */
 #define STORE_CACHE_BYTES   (192u * 1024u * 1024u)
@@ -329,15 +329,19 @@ static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type
 
 /* tiles.db: a hash database since hash lookups stopped growing with the
  * log (tree_tiles.h); a store made before keeps its btree, which reads the
- * same records by the same keys. */
+ * same records by the same keys. An existing file is opened as whatever it
+ * is; a missing one is made. Both steps go through Berkeley DB (not a
+ * stat): another opener's creating transaction may still abort and take
+ * the file with it, and then this one makes it. */
 static int store_open_tiles(store *s)
 {
-    char path[4096];
-    struct stat sb;
-    snprintf(path, sizeof path, "%s/tiles.db", s->data_dir);
-    bool exists = stat(path, &sb) == 0;
-    return store_open_db_flags(s, &s->tiles, "tiles.db", exists ? DB_UNKNOWN : DB_HASH, 0,
-                               exists ? 0 : TILE_DB_PAGESIZE);
+    int ret = ENOENT;
+    for (int attempt = 0; attempt <= STORE_DEADLOCK_RETRIES && ret == ENOENT; attempt++) {
+        ret = store_open_db_flags(s, &s->tiles, "tiles.db", DB_UNKNOWN, 0, 0);
+        if (ret == ENOENT)
+            ret = store_open_db_flags(s, &s->tiles, "tiles.db", DB_HASH, 0, TILE_DB_PAGESIZE);
+    }
+    return ret;
 }
 
 static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)

@@ -18,7 +18,8 @@
  * tiles is a hash database with 64 KB pages. A proof reads one bottom tile
  * at a random place: in a btree that is a descent whose binary searches
  * each touch a key that is cold at a million events (that search was half
- * of a membership proof there), in a hash database one bucket page. In
+ * of a membership proof there), in a hash database one bucket page (and
+ * its overflow page, if the bucket has one). In
  * tests/bench/tree_bench.c, membership at 1M against 1k: 2.06-2.24x with a
  * 16 KB-page btree, 1.5-1.8x with the hash (and 64 KB pages beat 16 KB
  * ones, 1.5-1.7x against 1.7-1.8x). Stores made before keep their btree
@@ -56,7 +57,7 @@
 #define TILE_EDGE_KEY_LEN (ID_LEN + 1)
 /* Berkeley DB page sizes of new tiles and tile_edges databases. A tile
  * (1984 bytes) stays far below either's overflow threshold. tiles.db takes
- * 79-87 MB for a million events (measured). */
+ * 78-87 MB for a million events (measured). */
 #define TILE_DB_PAGESIZE 65536
 #define TILE_EDGE_DB_PAGESIZE 16384
 
@@ -130,7 +131,8 @@ int tile_reader_edge(tile_reader *r, unsigned stratum, bool *present, uint64_t *
 /* Whether a complete tile covering a leaf at or after `n` is stored (it
  * cannot be, for a tree of n leaves): 0 with *found (and then *stratum and
  * *last_leaf of the one ending first), or a DB error. In a hash tiles.db
- * this reads every full tile (salog verify reads every event anyway). */
+ * this reads the key of every full tile of every tree: one per 32 events,
+ * against salog verify's reading of every event of the tree it checks. */
 int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf);
 
 #endif

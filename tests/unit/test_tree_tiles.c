@@ -58,7 +58,9 @@ Test(tree_tiles, strata_boundaries)
 }
 
 /* Full tiles are keyed in the order they complete (last leaf covered, then
- * stratum), so each is inserted at the right edge of the btree. */
+ * stratum): in a store whose tiles.db is a btree (made before it became a
+ * hash database) each is inserted at the right edge, and salog verify finds
+ * a tile beyond the tree's size by one range search. */
 Test(tree_tiles, keys_follow_completion_order)
 {
     const char id[ID_LEN + 1] = "pci_0123456789abcdef0123456789abcdef";
