@@ -297,36 +297,59 @@ static int vf_root_record(vf_state *v, const uint8_t *key, size_t key_len, const
     return 0;
 }
 
+/* Sizes from..to have no stored root although an earlier size has one. */
+static void vf_roots_missing(vf_state *v, uint64_t from, uint64_t to)
+{
+    vf_problem(v, "the stored roots of sizes %llu..%llu are missing (deleted or zeroed; readers fold the tree there)",
+               (unsigned long long)from, (unsigned long long)to);
+}
+
 /* The stored root of every size (root_groups.h) against the recomputed
- * one, group by group (a hash database: read by key, not scanned). */
+ * one, group by group (a hash database: read by key, not scanned). Roots
+ * are stored from the first append on, or, in a store made before they
+ * were kept, from the first append after the upgrade: only sizes before the
+ * first stored one may lack a root. A gap after it is reported. */
 static int vf_check_stored_roots(vf_state *v)
 {
     uint8_t roots[ROOT_GROUP_SIZES][MERKLE_HASH_LEN];
+    bool seen_stored = false;
+    uint64_t gap_from = 0; /* first size of an open gap after a stored root, 0: none */
     for (uint64_t group = 0; v->n > 0 && group <= (v->n - 1) / ROOT_GROUP_SIZES; group++) {
         size_t count = 0;
+        uint64_t first = group * ROOT_GROUP_SIZES + 1;
         int ret = root_groups_get_group(v->s->root_groups, NULL, v->id, group, roots, &count);
-        if (ret == DB_NOTFOUND)
-            continue; /* none stored: readers fold the tree */
         if (ret == EINVAL) {
-            vf_problem(v, "the stored roots of sizes %llu..%llu are malformed",
-                       (unsigned long long)(group * ROOT_GROUP_SIZES + 1),
-                       (unsigned long long)((group + 1) * ROOT_GROUP_SIZES));
+            vf_problem(v, "the stored roots of sizes %llu..%llu are malformed", (unsigned long long)first,
+                       (unsigned long long)(first + ROOT_GROUP_SIZES - 1));
+            if (gap_from)
+                vf_roots_missing(v, gap_from, first - 1);
+            gap_from = 0;
+            seen_stored = true; /* reported as malformed, not again as missing */
             continue;
         }
-        if (ret != 0)
+        if (ret != 0 && ret != DB_NOTFOUND)
             return ret;
-        for (size_t slot = 0; slot < count; slot++) {
-            uint64_t size = group * ROOT_GROUP_SIZES + slot + 1;
+        if (ret == DB_NOTFOUND)
+            count = 0; /* none stored: readers fold the tree */
+        for (uint64_t size = first; size < first + ROOT_GROUP_SIZES && size <= v->n; size++) {
+            size_t slot = (size_t)(size - first);
+            if (slot >= count || !root_groups_slot_stored(roots[slot])) {
+                if (seen_stored && !gap_from)
+                    gap_from = size;
+                continue;
+            }
+            if (gap_from)
+                vf_roots_missing(v, gap_from, size - 1);
+            gap_from = 0;
+            seen_stored = true;
             uint8_t want[MERKLE_HASH_LEN];
-            if (size > v->n)
-                break; /* appended after this run started */
-            if (!root_groups_slot_stored(roots[slot]))
-                continue; /* not stored: readers fold the tree */
             vf_calc_root(v, size, want);
             if (memcmp(want, roots[slot], MERKLE_HASH_LEN) != 0)
                 vf_problem(v, "stored root of size %llu does not match the events", (unsigned long long)size);
         }
     }
+    if (gap_from)
+        vf_roots_missing(v, gap_from, v->n);
     return 0;
 }
 

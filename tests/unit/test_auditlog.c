@@ -1119,15 +1119,20 @@ Test(auditlog, stored_roots_every_size)
     }
     uint8_t none[32];
     cr_assert_eq(root_groups_get(al_test_store->root_groups, al_test_cfg, N + 1, none), DB_NOTFOUND);
-    /* Group 2 (sizes 65..96) gone; slots 0..3 of group 3 zeroed. */
-    uint8_t key[ROOT_GROUP_KEY_LEN] = {0}, rec[ROOT_GROUP_SIZES][32];
+    /* Group 2 (sizes 65..96) gone; slots 0..3 of group 3 zeroed: readers
+     * fold those sizes, and verify names the gap. */
+    uint8_t key[ROOT_GROUP_KEY_LEN] = {0}, rec[ROOT_GROUP_SIZES][32], group2[ROOT_GROUP_SIZES][32],
+                                       group3[ROOT_GROUP_SIZES][32];
     size_t count = 0;
     memcpy(key, al_test_cfg, ID_LEN);
+    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 2, group2, &count), 0);
+    cr_assert_eq(count, ROOT_GROUP_SIZES);
     key[ID_LEN + 7] = 2;
     cr_assert_eq(store_del(al_test_store->root_groups, NULL, key, sizeof key), 0);
     key[ID_LEN + 7] = 3;
     cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 3, rec, &count), 0);
     cr_assert_eq(count, ROOT_GROUP_SIZES);
+    memcpy(group3, rec, sizeof rec);
     memset(rec, 0, 4 * 32);
     al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, sizeof rec);
     for (uint64_t k = 65; k <= 128; k++) {
@@ -1137,8 +1142,35 @@ Test(auditlog, stored_roots_every_size)
     }
     uint64_t problems = 9;
     char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "the stored roots of sizes 65..100 are missing"), "%s", text);
+    free(text);
+    /* So is a gap at the end (the newest sizes, 291..300 in group 9). */
+    key[ID_LEN + 7] = 9;
+    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 9, rec, &count), 0);
+    uint8_t group9[ROOT_GROUP_SIZES][32];
+    memcpy(group9, rec, sizeof rec);
+    memset(rec[2], 0, 10 * 32);
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 2, "%s", text);
+    cr_assert_not_null(strstr(text, "the stored roots of sizes 291..300 are missing"), "%s", text);
+    free(text);
+    /* Back as they were; then a store that kept roots only from size 33 on
+     * (as one made before roots were kept, upgraded at size 32) is whole. */
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group9, count * 32);
+    key[ID_LEN + 7] = 3;
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group3, sizeof group3);
+    key[ID_LEN + 7] = 2;
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group2, sizeof group2);
+    key[ID_LEN + 7] = 0;
+    uint8_t group0[ROOT_GROUP_SIZES][32];
+    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 0, group0, &count), 0);
+    cr_assert_eq(store_del(al_test_store->root_groups, NULL, key, sizeof key), 0);
+    text = al_test_verify_report(&problems);
     cr_assert_eq(problems, 0, "%s", text);
     free(text);
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group0, count * 32);
     /* A wrong root for size 40 (group 1, slot 7) is served, and verify names it. */
     key[ID_LEN + 7] = 1;
     cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 1, rec, &count), 0);
