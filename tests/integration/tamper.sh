@@ -30,6 +30,24 @@ while at >= 0:
 open(path, "r+b").write(data)
 print("tamper: flipped one bit at offset(s) %s of events.db" % ", ".join(map(str, offsets)))
 PY
+# And the stored root of the size that event made, zeroed in root_groups.db
+# (every copy): readers fold the tree there, but verify must name the gap.
+python3 - "$DATA/root_groups.db" "$DATA/../tamper-root.hex" <<'PY' || exit 1
+import sys
+path, hexfile = sys.argv[1], sys.argv[2]
+root = bytes.fromhex(open(hexfile).read().strip())
+data = bytearray(open(path, "rb").read())
+at = data.find(root)
+if at < 0:
+    sys.exit("tamper: the target's stored root is not in root_groups.db")
+count = 0
+while at >= 0:
+    data[at:at + 32] = bytes(32)
+    count += 1
+    at = data.find(root, at + 32)
+open(path, "r+b").write(data)
+print("tamper: zeroed %d copies of a stored root in root_groups.db" % count)
+PY
 # The environment is not in use: drop its cached pages so the next opener reads the file.
 rm -f "$DATA"/__db.0*
 "$ADMIN" --data "$DATA" verify > "$DATA/../verify-after.out" 2>&1
@@ -37,4 +55,8 @@ rc=$?
 if [ $rc -ne 1 ] || ! grep -q "event [0-9]" "$DATA/../verify-after.out"; then
     echo "tamper: salog verify did not report the flipped byte (exit $rc):"; cat "$DATA/../verify-after.out"; exit 1
 fi
+if ! grep -q "the stored roots of sizes [0-9]*\.\.[0-9]* are missing" "$DATA/../verify-after.out"; then
+    echo "tamper: salog verify did not report the zeroed stored root:"; cat "$DATA/../verify-after.out"; exit 1
+fi
 echo "tamper: salog verify exit 1: $(grep -m1 'event [0-9]' "$DATA/../verify-after.out")"
+echo "tamper: and $(grep -m1 'stored roots of sizes' "$DATA/../verify-after.out")"
