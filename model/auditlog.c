@@ -19,7 +19,7 @@
 #include "codec/timefmt.h"
 #include "model/configs.h"
 #include "model/store_internal.h"
-#include "model/root_groups.h"
+#include "model/stored_roots.h"
 #include "model/tree_tiles.h"
 
 #define AL_EVENT_KEY_LEN (ID_LEN + 8)
@@ -108,6 +108,7 @@ typedef struct al_append_ctx {
     size_t groups;
     uint8_t (*group_roots)[MERKLE_HASH_LEN];
     uint8_t (*size_roots)[MERKLE_HASH_LEN]; /* [i]: root at old size + i + 1 */
+    DB *roots_queue;                    /* the config's stored roots (stored_roots.h) */
     uint64_t old_size;
 } al_append_ctx;
 
@@ -200,7 +201,7 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
             if (ret != 0)
                 return ret;
         }
-        /* Every size's root is stored (root_groups.h), so a root at any
+        /* Every size's root is stored (stored_roots.h), so a root at any
          * size is one read later. */
         ret = merkle_root(tile_reader_merkle, &rd, size + i + 1, c->size_roots[i]);
         if (ret != 0)
@@ -224,7 +225,7 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
             group++;
         }
     }
-    if ((ret = root_groups_put(s->root_groups, txn, c->id, size + 1, c->size_roots, c->count)) != 0)
+    if ((ret = stored_roots_put(c->roots_queue, txn, size + 1, c->size_roots, c->count)) != 0)
         return ret;
     if ((ret = tile_reader_flush(&rd)) != 0)
         return ret;
@@ -307,7 +308,14 @@ salog_status auditlog_append_groups(store *s, const char *config_id, const log_i
             goto out;
         }
     }
-    int ret = store_txn_run_flags(s, al_append_txn, &c, DB_TXN_WRITE_NOSYNC);
+    /* Opened outside the transaction: a handle opened inside one would
+     * close with it if it aborted. */
+    int ret = stored_roots_queue(s, config_id, &c.roots_queue);
+    if (ret != 0) {
+        st = store_db_error(s, ret, "opening the stored roots", err);
+        goto out;
+    }
+    ret = store_txn_run_flags(s, al_append_txn, &c, DB_TXN_WRITE_NOSYNC);
     if (ret != 0) {
         st = ret == EINVAL || ret == MERKLE_EINVAL ? al_tree_error(s, ret, "appending events", err)
                                                     : store_db_error(s, ret, "appending events", err);
@@ -374,7 +382,7 @@ static salog_status al_root(store *s, const char *config_id, uint64_t size, bool
     if (st != SALOG_OK)
         return st;
     if (stored) {
-        int ret = root_groups_get(s->root_groups, config_id, size, root);
+        int ret = stored_roots_get(s, config_id, size, root);
         if (ret == 0)
             return SALOG_OK;
         if (ret != DB_NOTFOUND)

@@ -83,7 +83,7 @@ salog_status auditlog_append_groups(store *s, const char *config_id, const log_i
 salog_status auditlog_size(store *s, const char *config_id, uint64_t *size, salog_err *err);
 /* Root of the tree of `size` (1 <= size <= current size): the root stored
  * for that size at append time, folded from the stored subtrees when there
- * is none (root_groups.h). */
+ * is none (stored_roots.h). */
 salog_status auditlog_root(store *s, const char *config_id, uint64_t size, uint8_t root[MERKLE_HASH_LEN],
                            salog_err *err);
 /* The same root folded from the stored subtrees (what proofs use), never

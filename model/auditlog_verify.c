@@ -21,6 +21,7 @@
 #include "model/server_key.h"
 #include "model/store_internal.h"
 #include "model/root_groups.h"
+#include "model/stored_roots.h"
 #include "model/tree_tiles.h"
 
 #define VF_READ_RETRIES 8
@@ -304,49 +305,74 @@ static void vf_roots_missing(vf_state *v, uint64_t from, uint64_t to)
                (unsigned long long)from, (unsigned long long)to);
 }
 
-/* The stored root of every size (root_groups.h) against the recomputed
- * one, group by group (a hash database: read by key, not scanned). Roots
- * are stored from the first append on, or, in a store made before they
- * were kept, from the first append after the upgrade: only sizes before the
- * first stored one may lack a root. A gap after it is reported. */
+/* One stored copy of the root of `size` against the recomputed one. */
+static void vf_check_one_root(vf_state *v, uint64_t size, const uint8_t stored[MERKLE_HASH_LEN], const char *where)
+{
+    uint8_t want[MERKLE_HASH_LEN];
+    vf_calc_root(v, size, want);
+    if (memcmp(want, stored, MERKLE_HASH_LEN) != 0)
+        vf_problem(v, "stored root of size %llu%s does not match the events", (unsigned long long)size, where);
+}
+
+/* The stored root of every size (stored_roots.h) against the recomputed
+ * one: the queue's, and root_groups.db's in a store made before the
+ * queues (read group by group: a hash database is read by key, not
+ * scanned). Roots are stored from the first append on, or, in a store
+ * made before they were kept, from the first append after the upgrade:
+ * only sizes before the first stored one may lack a root (and sizes the
+ * queue cannot number). A gap after it is reported. */
 static int vf_check_stored_roots(vf_state *v)
 {
-    uint8_t roots[ROOT_GROUP_SIZES][MERKLE_HASH_LEN];
+    uint8_t group_roots[ROOT_GROUP_SIZES][MERKLE_HASH_LEN];
+    size_t group_count = 0;
+    bool group_malformed = false; /* reported as malformed, not again as missing */
     bool seen_stored = false;
     uint64_t gap_from = 0; /* first size of an open gap after a stored root, 0: none */
-    for (uint64_t group = 0; v->n > 0 && group <= (v->n - 1) / ROOT_GROUP_SIZES; group++) {
-        size_t count = 0;
-        uint64_t first = group * ROOT_GROUP_SIZES + 1;
-        int ret = root_groups_get_group(v->s->root_groups, NULL, v->id, group, roots, &count);
-        if (ret == EINVAL) {
-            vf_problem(v, "the stored roots of sizes %llu..%llu are malformed", (unsigned long long)first,
-                       (unsigned long long)(first + ROOT_GROUP_SIZES - 1));
-            if (gap_from)
-                vf_roots_missing(v, gap_from, first - 1);
-            gap_from = 0;
-            seen_stored = true; /* reported as malformed, not again as missing */
-            continue;
+    DB *queue = NULL;
+    int ret = stored_roots_queue(v->s, v->id, &queue);
+    if (ret != 0)
+        return ret;
+    for (uint64_t size = 1; size <= v->n; size++) {
+        uint64_t slot = (size - 1) % ROOT_GROUP_SIZES;
+        if (slot == 0) {
+            /* The legacy record of the group this size starts. */
+            group_count = 0;
+            group_malformed = false;
+            ret = v->s->root_groups ? root_groups_get_group(v->s->root_groups, NULL, v->id,
+                                                             (size - 1) / ROOT_GROUP_SIZES, group_roots,
+                                                             &group_count)
+                                    : DB_NOTFOUND;
+            if (ret == EINVAL) {
+                vf_problem(v, "the stored roots of sizes %llu..%llu in root_groups.db are malformed",
+                           (unsigned long long)size, (unsigned long long)(size + ROOT_GROUP_SIZES - 1));
+                group_count = 0;
+                group_malformed = true;
+            } else if (ret != 0 && ret != DB_NOTFOUND) {
+                return ret;
+            }
         }
+        bool stored = group_malformed;
+        uint8_t root[MERKLE_HASH_LEN];
+        ret = stored_roots_queue_get(queue, NULL, size, root);
         if (ret != 0 && ret != DB_NOTFOUND)
             return ret;
-        if (ret == DB_NOTFOUND)
-            count = 0; /* none stored: readers fold the tree */
-        for (uint64_t size = first; size < first + ROOT_GROUP_SIZES && size <= v->n; size++) {
-            size_t slot = (size_t)(size - first);
-            if (slot >= count || !root_groups_slot_stored(roots[slot])) {
-                if (seen_stored && !gap_from)
-                    gap_from = size;
-                continue;
-            }
-            if (gap_from)
-                vf_roots_missing(v, gap_from, size - 1);
-            gap_from = 0;
-            seen_stored = true;
-            uint8_t want[MERKLE_HASH_LEN];
-            vf_calc_root(v, size, want);
-            if (memcmp(want, roots[slot], MERKLE_HASH_LEN) != 0)
-                vf_problem(v, "stored root of size %llu does not match the events", (unsigned long long)size);
+        if (ret == 0) {
+            vf_check_one_root(v, size, root, "");
+            stored = true;
         }
+        if (slot < group_count && root_groups_slot_stored(group_roots[slot])) {
+            vf_check_one_root(v, size, group_roots[slot], " in root_groups.db");
+            stored = true;
+        }
+        if (!stored && size <= STORED_ROOTS_MAX_SIZE) {
+            if (seen_stored && !gap_from)
+                gap_from = size;
+            continue;
+        }
+        if (gap_from)
+            vf_roots_missing(v, gap_from, size - 1);
+        gap_from = 0;
+        seen_stored = seen_stored || stored;
     }
     if (gap_from)
         vf_roots_missing(v, gap_from, v->n);

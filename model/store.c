@@ -20,6 +20,7 @@
 #include "model/append_queue.h"
 #include "model/json_cache.h"
 #include "model/root_groups.h"
+#include "model/stored_roots.h"
 #include "model/store_members.h"
 #include "model/tile_cache.h"
 #include "model/tree_tiles.h"
@@ -292,7 +293,7 @@ out:
 /* Opens one database inside its own auto-commit transaction. Concurrent
  * first openers can deadlock on creating the file, so retry. */
 static int store_open_db_in(DB_ENV *env, DB **out, const char *file, DBTYPE type, u_int32_t db_flags,
-                            u_int32_t pagesize)
+                            u_int32_t pagesize, u_int32_t record_len)
 {
     int ret = 0;
     *out = NULL;
@@ -302,7 +303,8 @@ static int store_open_db_in(DB_ENV *env, DB **out, const char *file, DBTYPE type
         if (ret != 0)
             return ret;
         if ((db_flags != 0 && (ret = db->set_flags(db, db_flags)) != 0) ||
-            (pagesize != 0 && (ret = db->set_pagesize(db, pagesize)) != 0)) {
+            (pagesize != 0 && (ret = db->set_pagesize(db, pagesize)) != 0) ||
+            (record_len != 0 && ((ret = db->set_re_len(db, record_len)) != 0 || (ret = db->set_re_pad(db, 0)) != 0))) {
             (void)db->close(db, 0);
             return ret;
         }
@@ -324,7 +326,20 @@ static int store_open_db_in(DB_ENV *env, DB **out, const char *file, DBTYPE type
 static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type, u_int32_t db_flags,
                                u_int32_t pagesize)
 {
-    return store_open_db_in(s->env, out, file, type, db_flags, pagesize);
+    return store_open_db_in(s->env, out, file, type, db_flags, pagesize, 0);
+}
+
+int store_open_db_file(store *s, DB **out, const char *file, DBTYPE type, u_int32_t pagesize, u_int32_t record_len)
+{
+    return store_open_db_in(s->env, out, file, type, 0, pagesize, record_len);
+}
+
+/* root_groups.db, the stored roots of a store made before the queues
+ * (stored_roots.h): opened when it exists, read only, never made. */
+static int store_open_legacy_root_groups(store *s)
+{
+    int ret = store_open_db_flags(s, &s->root_groups, "root_groups.db", DB_UNKNOWN, 0, 0);
+    return ret == ENOENT ? 0 : ret;
 }
 
 /* tiles.db: a hash database since hash lookups stopped growing with the
@@ -371,6 +386,8 @@ void store_close(store *s)
     store_close_db(&s->heads);
     store_close_db(&s->roots);
     store_close_db(&s->root_groups);
+    stored_roots_table_free(s->root_queues);
+    s->root_queues = NULL;
     store_close_db(&s->checkpoints);
     store_close_db(&s->requests);
     store_close_db(&s->leases);
@@ -469,7 +486,9 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
     s->config_cache = json_cache_new();
     s->token_cache = json_cache_new();
     s->tile_cache = tile_cache_new();
-    if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache || !s->tile_cache) {
+    s->root_queues = stored_roots_table_new();
+    if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache || !s->tile_cache ||
+        !s->root_queues) {
         st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
         goto out;
     }
@@ -515,16 +534,16 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db_flags(s, &s->tile_edges, "tile_edges.db", DB_BTREE, 0, TILE_EDGE_DB_PAGESIZE)) != 0 ||
         (ret = store_open_db(s, &s->heads, "heads.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->roots, "roots.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db_flags(s, &s->root_groups, "root_groups.db", DB_HASH, 0, ROOT_GROUP_DB_PAGESIZE)) != 0 ||
+        (ret = store_open_legacy_root_groups(s)) != 0 ||
         (ret = store_open_db(s, &s->checkpoints, "checkpoints.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->requests, "requests.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->leases, "leases.db", DB_BTREE)) != 0 ||
-        (ret = store_open_db_in(s->index_env, &s->search_time, "search_time.db", DB_BTREE, 0, 0)) != 0 ||
+        (ret = store_open_db_in(s->index_env, &s->search_time, "search_time.db", DB_BTREE, 0, 0, 0)) != 0 ||
         (ret = store_open_db_in(s->index_env, &s->search_suffix, "search_suffix.db", DB_BTREE,
-                                DB_DUP | DB_DUPSORT, 0)) != 0 ||
+                                DB_DUP | DB_DUPSORT, 0, 0)) != 0 ||
         (ret = store_open_db_in(s->index_env, &s->search_long, "search_long.db", DB_BTREE,
-                                DB_DUP | DB_DUPSORT, 0)) != 0 ||
-        (ret = store_open_db_in(s->index_env, &s->search_heads, "search_heads.db", DB_BTREE, 0, 0)) != 0 ||
+                                DB_DUP | DB_DUPSORT, 0, 0)) != 0 ||
+        (ret = store_open_db_in(s->index_env, &s->search_heads, "search_heads.db", DB_BTREE, 0, 0, 0)) != 0 ||
         (ret = store_open_db(s, &s->search_results, "search_results.db", DB_BTREE)) != 0) {
         st = store_db_error(s, ret, "opening the databases", err);
         goto out;

@@ -39,7 +39,9 @@ struct store {
     DB *tile_edges;    /* id + u8 stratum -> be64 tile + its hashes so far */
     DB *heads;         /* id -> be64 size + be64 last received_at */
     DB *roots;         /* id + 32-byte root -> be64 size */
-    DB *root_groups;   /* id + be64 group -> roots of 32 sizes (root_groups.h) */
+    DB *root_groups;   /* id + be64 group -> roots of 32 sizes, from stores made
+                        * before the queues; NULL when absent (root_groups.h) */
+    struct stored_roots_table *root_queues; /* roots-<id>.db queues opened so far (stored_roots.h) */
     DB *checkpoints;   /* id + be64 size -> checkpoint JSON */
     DB *requests;      /* async request id -> stored reply JSON */
     DB *leases;        /* duty name -> lease JSON */
@@ -55,6 +57,11 @@ struct store {
     struct json_cache *token_cache;  /* decoded token records */
     struct tile_cache *tile_cache;   /* copies of upper Merkle tiles (tile_cache.h) */
 };
+
+/* Opens (making it when missing) one more database file of the main
+ * environment, in its own auto-commit transaction; record_len != 0 gives
+ * a queue its fixed record length. Returns 0 or a DB error. */
+int store_open_db_file(store *s, DB **out, const char *file, DBTYPE type, u_int32_t pagesize, u_int32_t record_len);
 
 /* How many times a transaction that lost a deadlock is tried again. */
 #define STORE_DEADLOCK_RETRIES 8

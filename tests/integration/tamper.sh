@@ -30,23 +30,28 @@ while at >= 0:
 open(path, "r+b").write(data)
 print("tamper: flipped one bit at offset(s) %s of events.db" % ", ".join(map(str, offsets)))
 PY
-# And the stored root of the size that event made, zeroed in root_groups.db
-# (every copy): readers fold the tree there, but verify must name the gap.
-python3 - "$DATA/root_groups.db" "$DATA/../tamper-root.hex" <<'PY' || exit 1
-import sys
-path, hexfile = sys.argv[1], sys.argv[2]
+# And the stored root of the size that event made, zeroed in its config's
+# roots-<config id>.db queue (every copy): readers fold the tree there, but
+# verify must name the gap.
+python3 - "$DATA" "$DATA/../tamper-root.hex" <<'PY' || exit 1
+import glob, os, sys
+data_dir, hexfile = sys.argv[1], sys.argv[2]
 root = bytes.fromhex(open(hexfile).read().strip())
-data = bytearray(open(path, "rb").read())
-at = data.find(root)
-if at < 0:
-    sys.exit("tamper: the target's stored root is not in root_groups.db")
-count = 0
-while at >= 0:
-    data[at:at + 32] = bytes(32)
-    count += 1
-    at = data.find(root, at + 32)
-open(path, "r+b").write(data)
-print("tamper: zeroed %d copies of a stored root in root_groups.db" % count)
+count, where = 0, []
+for path in sorted(glob.glob(os.path.join(data_dir, "roots-*.db"))):
+    data = bytearray(open(path, "rb").read())
+    at = data.find(root)
+    if at < 0:
+        continue
+    while at >= 0:
+        data[at:at + 32] = bytes(32)
+        count += 1
+        at = data.find(root, at + 32)
+    open(path, "r+b").write(data)
+    where.append(os.path.basename(path))
+if count == 0:
+    sys.exit("tamper: the target's stored root is in no roots-*.db queue")
+print("tamper: zeroed %d copies of a stored root in %s" % (count, ", ".join(where)))
 PY
 # The environment is not in use: drop its cached pages so the next opener reads the file.
 rm -f "$DATA"/__db.0*

@@ -19,7 +19,9 @@
 #include "codec/codec.h"
 #include "codec/timefmt.h"
 #include "model/auditlog.h"
+#include "model/be64.h"
 #include "model/root_groups.h"
+#include "model/stored_roots.h"
 #include "model/tree_tiles.h"
 #include "model/configs.h"
 #include "model/server_key.h"
@@ -1086,11 +1088,25 @@ Test(auditlog, tiles_across_strata)
     free(leaves);
 }
 
-/* The root of every size is stored at append time, 32 sizes to a record:
- * batches of uneven lengths cross group edges inside and between
- * transactions, and every stored root equals the naive one. A size whose
- * group record is gone, or whose slot was never written (zeros), is folded
- * from the tree instead; a wrong stored root is named by verify. */
+/* Roots of sizes from..to written as `fill` (zeros: counts as none), or
+ * deleted when fill is NULL, in the config's queue. */
+static void al_test_queue_set(uint64_t from, uint64_t to, const uint8_t (*fill)[32])
+{
+    DB *queue = NULL;
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &queue), 0);
+    for (uint64_t k = from; k <= to; k++) {
+        db_recno_t recno = (db_recno_t)k;
+        if (fill)
+            al_test_put_raw(queue, &recno, sizeof recno, fill[k - from], 32);
+        else
+            cr_assert_eq(store_del(queue, NULL, &recno, sizeof recno), 0, "size %llu", (unsigned long long)k);
+    }
+}
+
+/* The root of every size is stored at append time, one queue record per
+ * size: batches of uneven lengths, and every stored root equals the naive
+ * one. A size whose record is deleted or zeroed is folded from the tree
+ * instead, and verify names the gap; a wrong stored root is named too. */
 Test(auditlog, stored_roots_every_size)
 {
     enum { N = 300 };
@@ -1107,35 +1123,34 @@ Test(auditlog, stored_roots_every_size)
     }
     cr_assert_eq(done, N);
     uint8_t(*naive)[32] = calloc(N + 1, 32);
+    uint8_t(*zeros)[32] = calloc(N + 1, 32);
     cr_assert_not_null(naive);
+    cr_assert_not_null(zeros);
+    DB *queue = NULL;
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &queue), 0);
     for (uint64_t k = 1; k <= N; k++) {
         uint8_t stored[32], got[32];
         al_test_naive_root(leaves, k, naive[k]);
-        cr_assert_eq(root_groups_get(al_test_store->root_groups, al_test_cfg, k, stored), 0, "size %llu",
-                     (unsigned long long)k);
+        cr_assert_eq(stored_roots_queue_get(queue, NULL, k, stored), 0, "size %llu", (unsigned long long)k);
         cr_assert_eq(memcmp(stored, naive[k], 32), 0, "stored root of %llu", (unsigned long long)k);
         cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, k, got, &err), SALOG_OK);
         cr_assert_eq(memcmp(got, naive[k], 32), 0, "root of %llu", (unsigned long long)k);
     }
     uint8_t none[32];
-    cr_assert_eq(root_groups_get(al_test_store->root_groups, al_test_cfg, N + 1, none), DB_NOTFOUND);
-    /* Group 2 (sizes 65..96) gone; slots 0..3 of group 3 zeroed: readers
-     * fold those sizes, and verify names the gap. */
-    uint8_t key[ROOT_GROUP_KEY_LEN] = {0}, rec[ROOT_GROUP_SIZES][32], group2[ROOT_GROUP_SIZES][32],
-                                       group3[ROOT_GROUP_SIZES][32];
-    size_t count = 0;
-    memcpy(key, al_test_cfg, ID_LEN);
-    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 2, group2, &count), 0);
-    cr_assert_eq(count, ROOT_GROUP_SIZES);
-    key[ID_LEN + 7] = 2;
-    cr_assert_eq(store_del(al_test_store->root_groups, NULL, key, sizeof key), 0);
-    key[ID_LEN + 7] = 3;
-    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 3, rec, &count), 0);
-    cr_assert_eq(count, ROOT_GROUP_SIZES);
-    memcpy(group3, rec, sizeof rec);
-    memset(rec, 0, 4 * 32);
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, sizeof rec);
-    for (uint64_t k = 65; k <= 128; k++) {
+    cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, N + 1, none), DB_NOTFOUND);
+    cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, (uint64_t)STORED_ROOTS_MAX_SIZE + 1, none),
+                 DB_NOTFOUND);
+    /* The same handle every time. */
+    DB *again = NULL;
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &again), 0);
+    cr_assert_eq(again, queue);
+    /* Sizes 65..96 deleted, 97..100 zeroed: readers fold those sizes, and
+     * verify names the gap. */
+    al_test_queue_set(65, 96, NULL);
+    al_test_queue_set(97, 100, zeros);
+    cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, 65, none), DB_NOTFOUND);
+    cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, 100, none), DB_NOTFOUND);
+    for (uint64_t k = 60; k <= 110; k++) {
         uint8_t got[32];
         cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, k, got, &err), SALOG_OK);
         cr_assert_eq(memcmp(got, naive[k], 32), 0, "folded root of %llu", (unsigned long long)k);
@@ -1145,67 +1160,126 @@ Test(auditlog, stored_roots_every_size)
     cr_assert_eq(problems, 1, "%s", text);
     cr_assert_not_null(strstr(text, "the stored roots of sizes 65..100 are missing"), "%s", text);
     free(text);
-    /* So is a gap at the end (the newest sizes, 291..300 in group 9). */
-    key[ID_LEN + 7] = 9;
-    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 9, rec, &count), 0);
-    uint8_t group9[ROOT_GROUP_SIZES][32];
-    memcpy(group9, rec, sizeof rec);
-    memset(rec[2], 0, 10 * 32);
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+    /* So is a gap at the end (the newest sizes, 291..300). */
+    al_test_queue_set(291, 300, zeros);
     text = al_test_verify_report(&problems);
     cr_assert_eq(problems, 2, "%s", text);
     cr_assert_not_null(strstr(text, "the stored roots of sizes 291..300 are missing"), "%s", text);
     free(text);
     /* Back as they were; then a store that kept roots only from size 33 on
      * (as one made before roots were kept, upgraded at size 32) is whole. */
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group9, count * 32);
-    key[ID_LEN + 7] = 3;
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group3, sizeof group3);
-    key[ID_LEN + 7] = 2;
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group2, sizeof group2);
-    key[ID_LEN + 7] = 0;
-    uint8_t group0[ROOT_GROUP_SIZES][32];
-    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 0, group0, &count), 0);
-    cr_assert_eq(store_del(al_test_store->root_groups, NULL, key, sizeof key), 0);
+    al_test_queue_set(291, 300, &naive[291]);
+    al_test_queue_set(65, 100, &naive[65]);
+    al_test_queue_set(1, 32, NULL);
     text = al_test_verify_report(&problems);
     cr_assert_eq(problems, 0, "%s", text);
     free(text);
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, group0, count * 32);
-    /* A wrong root for size 40 (group 1, slot 7) is served, and verify names it. */
-    key[ID_LEN + 7] = 1;
-    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 1, rec, &count), 0);
-    rec[7][0] ^= 1;
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+    al_test_queue_set(1, 32, &naive[1]);
+    /* A wrong root for size 40 is served, and verify names it. */
+    uint8_t wrong[1][32];
+    memcpy(wrong[0], naive[40], 32);
+    wrong[0][0] ^= 1;
+    al_test_queue_set(40, 40, wrong);
     text = al_test_verify_report(&problems);
     cr_assert_eq(problems, 1, "%s", text);
     cr_assert_not_null(strstr(text, "stored root of size 40 does not match the events"), "%s", text);
     free(text);
+    al_test_queue_set(40, 40, &naive[40]);
     /* A checkpoint signs the folded root and refuses a stored one that
-     * disagrees (size 300 = group 9, slot 11). */
-    key[ID_LEN + 7] = 9;
-    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 9, rec, &count), 0);
-    /* Records are whole: the sizes to come are zeros (none stored). */
-    cr_assert_eq(count, ROOT_GROUP_SIZES);
-    for (size_t slot = 12; slot < ROOT_GROUP_SIZES; slot++)
-        cr_assert(!root_groups_slot_stored(rec[slot]), "slot %zu", slot);
-    rec[11][5] ^= 0x80;
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+     * disagrees. */
+    memcpy(wrong[0], naive[300], 32);
+    wrong[0][5] ^= 0x80;
+    al_test_queue_set(300, 300, wrong);
     uint64_t sealed = 0;
     salog_err_init(&err);
     cr_assert_neq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
     cr_assert_not_null(strstr(err.items[0].detail, "stored root of size 300 does not match the tree"), "%s",
                        err.items[0].detail);
-    rec[11][5] ^= 0x80;
-    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, count * 32);
+    al_test_queue_set(300, 300, &naive[300]);
     salog_err_init(&err);
     cr_assert_eq(auditlog_publish(al_test_store, al_test_cfg, &sealed, &err), SALOG_OK);
     cr_assert_eq(sealed, N);
-    key[ID_LEN + 7] = 1;
-    cr_assert_eq(root_groups_get_group(al_test_store->root_groups, NULL, al_test_cfg, 1, rec, &count), 0);
-    /* A record that is not whole roots. */
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    free(zeros);
+    free(naive);
+    free(leaves);
+}
+
+/* A data directory made before the queues has its roots in root_groups.db
+ * (32 to a hash record; the last record of a group still filling has
+ * zeros for the sizes to come). Readers use them for the sizes the queue
+ * lacks, verify checks them, and names a malformed or missing record. */
+Test(auditlog, stored_roots_legacy_root_groups)
+{
+    enum { N = 100, LEGACY = 70 };
+    salog_err err;
+    salog_err_init(&err);
+    uint8_t(*leaves)[32] = calloc(N, 32);
+    uint8_t(*naive)[32] = calloc(N + 1, 32);
+    cr_assert_not_null(leaves);
+    cr_assert_not_null(naive);
+    uint8_t batch_root[32];
+    al_test_append_batch("legacy root", 0, N, leaves, batch_root);
+    for (uint64_t k = 1; k <= N; k++)
+        al_test_naive_root(leaves, k, naive[k]);
+    /* root_groups.db as the old writer left it at size 70, and the queue
+     * holding only what came after. */
+    cr_assert_null(al_test_store->root_groups);
+    cr_assert_eq(store_open_db_file(al_test_store, &al_test_store->root_groups, "root_groups.db", DB_HASH,
+                                    65536, 0),
+                 0);
+    uint8_t key[ROOT_GROUP_KEY_LEN], rec[ROOT_GROUP_SIZES][32];
+    memcpy(key, al_test_cfg, ID_LEN);
+    for (uint64_t g = 0; g * ROOT_GROUP_SIZES < LEGACY; g++) {
+        memset(rec, 0, sizeof rec);
+        for (uint64_t k = g * ROOT_GROUP_SIZES + 1; k <= (g + 1) * ROOT_GROUP_SIZES && k <= LEGACY; k++)
+            memcpy(rec[(k - 1) % ROOT_GROUP_SIZES], naive[k], 32);
+        be64_put(key + ID_LEN, g);
+        al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, sizeof rec);
+    }
+    al_test_queue_set(1, LEGACY, NULL);
+    for (uint64_t k = 1; k <= N; k++) {
+        uint8_t stored[32];
+        cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, k, stored), 0, "size %llu", (unsigned long long)k);
+        cr_assert_eq(memcmp(stored, naive[k], 32), 0, "stored root of %llu", (unsigned long long)k);
+    }
+    uint64_t problems = 9;
+    char *text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 0, "%s", text);
+    free(text);
+    /* A wrong legacy root is served and named. */
+    be64_put(key + ID_LEN, 1);
+    memset(rec, 0, sizeof rec);
+    for (uint64_t k = 33; k <= 64; k++)
+        memcpy(rec[k - 33], naive[k], 32);
+    rec[7][0] ^= 1;
+    al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, sizeof rec);
+    uint8_t got[32];
+    cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, 40, got, &err), SALOG_OK);
+    cr_assert_eq(memcmp(got, rec[7], 32), 0);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "stored root of size 40 in root_groups.db does not match the events"), "%s",
+                       text);
+    free(text);
+    /* A record that is not whole roots is malformed, not also missing. */
+    rec[7][0] ^= 1;
     al_test_put_raw(al_test_store->root_groups, key, sizeof key, rec, 33);
     text = al_test_verify_report(&problems);
-    cr_assert_not_null(strstr(text, "the stored roots of sizes 33..64 are malformed"), "%s", text);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "the stored roots of sizes 33..64 in root_groups.db are malformed"), "%s",
+                       text);
+    free(text);
+    /* Gone: folded by readers, a gap for verify. */
+    cr_assert_eq(store_del(al_test_store->root_groups, NULL, key, sizeof key), 0);
+    cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, 40, got), DB_NOTFOUND);
+    cr_assert_eq(auditlog_root(al_test_store, al_test_cfg, 40, got, &err), SALOG_OK);
+    cr_assert_eq(memcmp(got, naive[40], 32), 0);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "the stored roots of sizes 33..64 are missing"), "%s", text);
     free(text);
     free(naive);
     free(leaves);
