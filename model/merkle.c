@@ -315,14 +315,19 @@ out:
     return rc;
 }
 
+/* The two hex digits of every byte value: one load per byte instead of
+ * two (proofs are mostly hex text). */
+#define MERKLE_HEX_ROW(h) h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char merkle_hex_pairs[] =
+    MERKLE_HEX_ROW("0") MERKLE_HEX_ROW("1") MERKLE_HEX_ROW("2") MERKLE_HEX_ROW("3") MERKLE_HEX_ROW("4")
+    MERKLE_HEX_ROW("5") MERKLE_HEX_ROW("6") MERKLE_HEX_ROW("7") MERKLE_HEX_ROW("8") MERKLE_HEX_ROW("9")
+    MERKLE_HEX_ROW("a") MERKLE_HEX_ROW("b") MERKLE_HEX_ROW("c") MERKLE_HEX_ROW("d") MERKLE_HEX_ROW("e")
+    MERKLE_HEX_ROW("f");
+
 void merkle_hex(const uint8_t h[MERKLE_HASH_LEN], char out[65])
 {
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < MERKLE_HASH_LEN; i++) {
-        out[2 * i] = digits[h[i] >> 4];
-        out[2 * i + 1] = digits[h[i] & 0x0f];
-    }
+    for (size_t i = 0; i < MERKLE_HASH_LEN; i++)
+        memcpy(out + 2 * i, merkle_hex_pairs + 2 * h[i], 2);
     out[2 * MERKLE_HASH_LEN] = '\0';
 }
 
@@ -378,15 +383,40 @@ void merkle_format_path(const merkle_step *steps, size_t count, char *out)
     *p = '\0';
 }
 
-void merkle_format_consistency_item(const merkle_consistency_item *item, char *out)
+/* One step's text after a separator: ",l:<hex>". */
+#define MERKLE_STEP_TEXT_LEN (3 + 2 * MERKLE_HASH_LEN)
+
+size_t merkle_format_consistency_item(const merkle_consistency_item *item, char *out)
 {
     out[0] = 'x';
     out[1] = ':';
     merkle_hex(item->subtree_root, out + 2);
     if (item->step_count == 0)
-        return;
+        return 2 + 2 * MERKLE_HASH_LEN;
     out[2 + 2 * MERKLE_HASH_LEN] = ',';
     merkle_format_path(item->steps, item->step_count, out + 3 + 2 * MERKLE_HASH_LEN);
+    return 2 + 2 * MERKLE_HASH_LEN + item->step_count * MERKLE_STEP_TEXT_LEN;
+}
+
+size_t merkle_format_consistency_item_after(const merkle_consistency_item *item,
+                                            const merkle_consistency_item *first, const char *first_text,
+                                            size_t first_len, char *out)
+{
+    size_t shared = item->step_count > 0 ? item->step_count - 1 : 0;
+    if (item->step_count == 0 || shared > first->step_count ||
+        first_len != 2 + 2 * MERKLE_HASH_LEN + first->step_count * MERKLE_STEP_TEXT_LEN ||
+        memcmp(item->steps + 1, first->steps + (first->step_count - shared), shared * sizeof *item->steps) != 0)
+        return merkle_format_consistency_item(item, out);
+    /* "x:<hex>,s:<hex>" for the root and the item's own first step. */
+    out[0] = 'x';
+    out[1] = ':';
+    merkle_hex(item->subtree_root, out + 2);
+    out[2 + 2 * MERKLE_HASH_LEN] = ',';
+    merkle_format_path(item->steps, 1, out + 3 + 2 * MERKLE_HASH_LEN);
+    size_t len = 2 + 2 * MERKLE_HASH_LEN + MERKLE_STEP_TEXT_LEN;
+    size_t tail = shared * MERKLE_STEP_TEXT_LEN;
+    memcpy(out + len, first_text + first_len - tail, tail + 1); /* with the NUL */
+    return len + tail;
 }
 
 /* Folds `h` through the path text [text, text + len) as the SDKs do.

@@ -78,9 +78,18 @@ int merkle_consistency_proof(merkle_node_reader rd, void *ctx, uint64_t old_size
                              merkle_consistency_item items[MERKLE_MAX_LEVELS], size_t *count);
 
 /* Text forms of II §4.3 / §4.4. Membership: "l:<hex>,r:<hex>" ("" for none);
- * out must hold count * 67 + 1 bytes. Consistency item: "x:<hex>,<path>". */
+ * out must hold count * 67 + 1 bytes. Consistency item: "x:<hex>,<path>"
+ * (out: 66 + step_count * 67 + 1 bytes); returns the text's length. */
 void merkle_format_path(const merkle_step *steps, size_t count, char *out);
-void merkle_format_consistency_item(const merkle_consistency_item *item, char *out);
+size_t merkle_format_consistency_item(const merkle_consistency_item *item, char *out);
+/* The same text for a later item of a proof, given the first item and its
+ * text: every later item ends with the first one's upper steps, and those
+ * are copied as text rather than encoded again, so a proof's hex encoding
+ * costs O(log n), not O(log^2 n). An item that does not share them is
+ * encoded whole. Returns the text's length. */
+size_t merkle_format_consistency_item_after(const merkle_consistency_item *item,
+                                            const merkle_consistency_item *first, const char *first_text,
+                                            size_t first_len, char *out);
 
 /* SDK-style verification (any label other than 'l' = right). 1 = valid. */
 int merkle_verify_membership_text(const uint8_t leaf[MERKLE_HASH_LEN], const char *proof,

@@ -135,8 +135,27 @@ static void format_consistency(const merkle_consistency_item *items, size_t coun
 {
     pt->count = count;
     for (size_t i = 0; i < count; i++) {
-        merkle_format_consistency_item(&items[i], pt->item[i]);
+        size_t len = merkle_format_consistency_item(&items[i], pt->item[i]);
+        cr_assert_eq(len, strlen(pt->item[i]));
         pt->ptr[i] = pt->item[i];
+        if (i == 0)
+            continue;
+        /* The text copied from the first item's is the same text. */
+        char copied[ITEM_TEXT_MAX];
+        memset(copied, '#', sizeof copied);
+        len = merkle_format_consistency_item_after(&items[i], &items[0], pt->item[0], strlen(pt->item[0]), copied);
+        cr_assert_str_eq(copied, pt->item[i], "item %zu", i);
+        cr_assert_eq(len, strlen(copied));
+        /* An item whose later steps are not the first one's is encoded whole. */
+        if (items[i].step_count > 1) {
+            merkle_consistency_item other = items[i];
+            char whole[ITEM_TEXT_MAX];
+            other.steps[other.step_count - 1].hash[0] ^= 1;
+            merkle_format_consistency_item(&other, whole);
+            len = merkle_format_consistency_item_after(&other, &items[0], pt->item[0], strlen(pt->item[0]), copied);
+            cr_assert_str_eq(copied, whole, "changed item %zu", i);
+            cr_assert_eq(len, strlen(whole));
+        }
     }
 }
 
