@@ -310,7 +310,7 @@ salog_status auditlog_append_groups(store *s, const char *config_id, const log_i
     }
     /* Opened outside the transaction: a handle opened inside one would
      * close with it if it aborted. */
-    int ret = stored_roots_queue(s, config_id, &c.roots_queue);
+    int ret = stored_roots_queue(s, config_id, true, &c.roots_queue);
     if (ret != 0) {
         st = store_db_error(s, ret, "opening the stored roots", err);
         goto out;

@@ -328,9 +328,9 @@ static int vf_check_stored_roots(vf_state *v)
     bool group_malformed = false; /* reported as malformed, not again as missing */
     bool seen_stored = false;
     uint64_t gap_from = 0; /* first size of an open gap after a stored root, 0: none */
-    DB *queue = NULL;
-    int ret = stored_roots_queue(v->s, v->id, &queue);
-    if (ret != 0)
+    DB *queue = NULL; /* none: nothing appended since the queues came */
+    int ret = stored_roots_queue(v->s, v->id, false, &queue);
+    if (ret != 0 && ret != DB_NOTFOUND)
         return ret;
     for (uint64_t size = 1; size <= v->n; size++) {
         uint64_t slot = (size - 1) % ROOT_GROUP_SIZES;
@@ -353,7 +353,7 @@ static int vf_check_stored_roots(vf_state *v)
         }
         bool stored = group_malformed;
         uint8_t root[MERKLE_HASH_LEN];
-        ret = stored_roots_queue_get(queue, NULL, size, root);
+        ret = queue ? stored_roots_queue_get(queue, NULL, size, root) : DB_NOTFOUND;
         if (ret != 0 && ret != DB_NOTFOUND)
             return ret;
         if (ret == 0) {

@@ -25,8 +25,8 @@
 #include "model/tile_cache.h"
 #include "model/tree_tiles.h"
 
-/* Enough for the Merkle tiles and stored roots of about 1.3 million events
- * (78-87 + 50-65 MB per million) besides the hot pages of the other databases.
+/* Enough for the Merkle tiles and stored roots of about 1.5 million events
+ * (78-87 + 36 MB per million) besides the hot pages of the other databases.
  * The region is a sparse file: a small store takes only the pages it uses.
  * A DB_CONFIG file in the data directory overrides it (README.md). */
 #define STORE_CACHE_BYTES   (192u * 1024u * 1024u)
@@ -36,9 +36,15 @@
 #define STORE_INDEX_DIR     "search"
 #define STORE_LOG_BUFFER    (1024u * 1024u)
 #define STORE_THREAD_COUNT  256u
-/* A batch of 1000 events holds a few hundred page locks until it commits;
- * leave room for several such batches on different configs at once. */
-#define STORE_MAX_LOCKS     20000u
+/* A batch of 1000 events holds a few hundred page locks and a lock on
+ * each of its 1000 stored-root records (a queue locks records) until it
+ * commits; leave room for a full batch on each of dozens of configs at
+ * once. Locks take region memory only when used. */
+#define STORE_MAX_LOCKS     50000u
+/* The log region keeps a file name for every open database handle of every
+ * process: with a stored-roots queue per config, many more than the fixed
+ * set of files (Berkeley DB's default is about 60 KB). */
+#define STORE_LOG_REGION    (2u * 1024u * 1024u)
 #define STORE_FILE_MODE     0660
 #define STORE_DIR_MODE      0770
 #define STORE_MARKER_NAME   "salog.initialised"
@@ -437,6 +443,7 @@ static salog_status store_open_env_at(store *s, DB_ENV **out, const char *home, 
         (ret = env->set_lk_max_locks(env, STORE_MAX_LOCKS)) != 0 ||
         (ret = env->set_lk_max_objects(env, STORE_MAX_LOCKS)) != 0 ||
         (ret = env->set_lg_bsize(env, STORE_LOG_BUFFER)) != 0 ||
+        (ret = env->set_lg_regionmax(env, STORE_LOG_REGION)) != 0 ||
         (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
         return store_db_error(s, ret, what, err);
     u_int32_t flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |

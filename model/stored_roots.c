@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "model/ids.h"
 #include "model/root_groups.h"
@@ -19,10 +18,10 @@ typedef struct {
 } stored_roots_entry;
 
 /* Entries are only added, and a handle stays open until the store closes,
- * so a handle found under the mutex is used without it (DB_THREAD). A
+ * so a handle found under the lock is used without it (DB_THREAD). A
  * store has a handful of configs: a linear search is enough. */
 struct stored_roots_table {
-    pthread_mutex_t mu;
+    pthread_rwlock_t lock;
     stored_roots_entry *entries;
     size_t count, cap;
 };
@@ -30,7 +29,7 @@ struct stored_roots_table {
 stored_roots_table *stored_roots_table_new(void)
 {
     stored_roots_table *t = calloc(1, sizeof *t);
-    if (t && pthread_mutex_init(&t->mu, NULL) != 0) {
+    if (t && pthread_rwlock_init(&t->lock, NULL) != 0) {
         free(t);
         t = NULL;
     }
@@ -44,7 +43,7 @@ void stored_roots_table_free(stored_roots_table *t)
     for (size_t i = 0; i < t->count; i++)
         (void)t->entries[i].queue->close(t->entries[i].queue, 0);
     free(t->entries);
-    pthread_mutex_destroy(&t->mu);
+    pthread_rwlock_destroy(&t->lock);
     free(t);
 }
 
@@ -59,47 +58,66 @@ static bool sr_id_is_file_safe(const char *config_id)
     return true;
 }
 
-int stored_roots_queue(store *s, const char *config_id, DB **out)
+/* Room for more entries; called with the lock held. */
+static int sr_grow(stored_roots_table *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 4;
+    stored_roots_entry *grown = realloc(t->entries, cap * sizeof *grown);
+    if (!grown)
+        return ENOMEM;
+    t->entries = grown;
+    t->cap = cap;
+    return 0;
+}
+
+/* The open handle of config_id, or NULL; called with the lock held. */
+static DB *sr_find(const stored_roots_table *t, const char *config_id)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (memcmp(t->entries[i].config_id, config_id, ID_LEN) == 0)
+            return t->entries[i].queue;
+    return NULL;
+}
+
+int stored_roots_queue(store *s, const char *config_id, bool create, DB **out)
 {
     stored_roots_table *t = s->root_queues;
-    int ret = 0;
     *out = NULL;
     if (!sr_id_is_file_safe(config_id))
         return EINVAL;
-    pthread_mutex_lock(&t->mu);
-    for (size_t i = 0; i < t->count; i++)
-        if (memcmp(t->entries[i].config_id, config_id, ID_LEN) == 0) {
-            *out = t->entries[i].queue;
-            goto out;
-        }
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 4;
-        stored_roots_entry *grown = realloc(t->entries, cap * sizeof *grown);
-        if (!grown) {
-            ret = ENOMEM;
-            goto out;
-        }
-        t->entries = grown;
-        t->cap = cap;
-    }
+    pthread_rwlock_rdlock(&t->lock);
+    *out = sr_find(t, config_id);
+    pthread_rwlock_unlock(&t->lock);
+    if (*out)
+        return 0;
+    /* Opened without the lock: an open may wait for another process that
+     * is making the file, and the other configs' lookups must not wait
+     * with it. Made with the store's mode under the process umask (007 in
+     * salog.fcgi and salog, API.md I.9). */
     char file[sizeof "roots-.db" + ID_LEN];
     snprintf(file, sizeof file, "roots-%s.db", config_id);
-    /* Made by whichever process needs it first (the first opener of a new
-     * config may be a reader: an empty queue is harmless), group-writable
-     * for the other workers as in store_open (API.md I.9). salog.fcgi and
-     * salog run under umask 007 anyway; this covers other embedders. */
     DB *queue = NULL;
-    mode_t old_mask = umask(007);
-    ret = store_open_db_file(s, &queue, file, DB_QUEUE, STORED_ROOTS_PAGESIZE, MERKLE_HASH_LEN);
-    umask(old_mask);
+    int ret = store_open_db_file(s, &queue, file, create ? DB_QUEUE : DB_UNKNOWN, STORED_ROOTS_PAGESIZE,
+                                 create ? MERKLE_HASH_LEN : 0);
+    if (ret == ENOENT)
+        return DB_NOTFOUND;
     if (ret != 0)
-        goto out;
-    stored_roots_entry *e = &t->entries[t->count++];
-    memcpy(e->config_id, config_id, ID_LEN + 1);
-    e->queue = queue;
-    *out = queue;
-out:
-    pthread_mutex_unlock(&t->mu);
+        return ret;
+    pthread_rwlock_wrlock(&t->lock);
+    DB *other = sr_find(t, config_id);
+    if (other) {
+        /* Another thread opened it meanwhile: keep one handle. */
+        *out = other;
+    } else if (t->count < t->cap || (ret = sr_grow(t)) == 0) {
+        stored_roots_entry *e = &t->entries[t->count++];
+        memcpy(e->config_id, config_id, ID_LEN + 1);
+        e->queue = queue;
+        *out = queue;
+        queue = NULL;
+    }
+    pthread_rwlock_unlock(&t->lock);
+    if (queue)
+        (void)queue->close(queue, 0);
     return ret;
 }
 
@@ -136,7 +154,8 @@ int stored_roots_queue_get(DB *queue, DB_TXN *txn, uint64_t size, uint8_t out[ME
 int stored_roots_get(store *s, const char *config_id, uint64_t size, uint8_t out[MERKLE_HASH_LEN])
 {
     DB *queue = NULL;
-    int ret = stored_roots_queue(s, config_id, &queue);
+    /* A reader does not make the file: none yet means none stored. */
+    int ret = stored_roots_queue(s, config_id, false, &queue);
     if (ret == 0)
         ret = stored_roots_queue_get(queue, NULL, size, out);
     if (ret == DB_NOTFOUND && s->root_groups)

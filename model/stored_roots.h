@@ -8,7 +8,7 @@
  * the meta page and one data page whatever the size; a hash lookup also
  * searches its bucket page, and that search grew with the log (measured
  * in tests/bench/tree_bench.c, root at 1M against 1k: 1.8-2.0x with the
- * hash, 1.6-1.7x with the queue). Queues cannot share a file, hence a file
+ * hash, 1.5-1.65x with the queue). Queues cannot share a file, hence a file
  * per config. 64 KB pages, about 36 MB per million sizes.
  *
  * Record numbers are 32-bit: sizes above STORED_ROOTS_MAX_SIZE are not
@@ -19,18 +19,21 @@
  * The stored roots are derived data: `salog verify` recomputes each one
  * from the events, and readers fold the tree for a size with no stored
  * root. A record of 32 zero bytes counts as none. Functions return 0,
- * DB_NOTFOUND where said, EINVAL for a config id that cannot name a file,
- * or a Berkeley DB error. */
+ * DB_NOTFOUND where said, EINVAL for a config id that cannot name a file
+ * or a size of 0, or a Berkeley DB error. */
 #ifndef SALOG_STORED_ROOTS_H
 #define SALOG_STORED_ROOTS_H
 
 #include <db.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model/merkle.h"
 #include "model/store.h"
 
-#define STORED_ROOTS_MAX_SIZE UINT32_MAX
+/* The queue's last record number is UINT32_MAX, but a put there wraps its
+ * "next record" pointer to 1 and the queue reads as empty. */
+#define STORED_ROOTS_MAX_SIZE (UINT32_MAX - 1u)
 #define STORED_ROOTS_PAGESIZE 65536
 
 /* The open queues of one process (one per store, in struct store). */
@@ -41,10 +44,12 @@ stored_roots_table *stored_roots_table_new(void);
 /* Closes every queue; called before the environment closes. NULL is a no-op. */
 void stored_roots_table_free(stored_roots_table *t);
 
-/* The queue of config_id, opened (and made when missing) on first use in
- * this process, outside any transaction; later calls return the same
- * handle, which the table owns. Thread-safe. */
-int stored_roots_queue(store *s, const char *config_id, DB **out);
+/* The queue of config_id, opened on first use in this process, outside
+ * any transaction; later calls return the same handle, which the table
+ * owns. A missing file is made when `create` (appends), else DB_NOTFOUND.
+ * Thread-safe. Each config's queue holds a file descriptor in each process
+ * that has used it. Also ENOMEM. */
+int stored_roots_queue(store *s, const char *config_id, bool create, DB **out);
 
 /* Stores roots[0..count) as the roots of sizes first_size .. first_size +
  * count - 1 (first_size >= 1) in the append's transaction; sizes above

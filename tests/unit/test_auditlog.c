@@ -1093,7 +1093,7 @@ Test(auditlog, tiles_across_strata)
 static void al_test_queue_set(uint64_t from, uint64_t to, const uint8_t (*fill)[32])
 {
     DB *queue = NULL;
-    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &queue), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, true, &queue), 0);
     for (uint64_t k = from; k <= to; k++) {
         db_recno_t recno = (db_recno_t)k;
         if (fill)
@@ -1127,7 +1127,7 @@ Test(auditlog, stored_roots_every_size)
     cr_assert_not_null(naive);
     cr_assert_not_null(zeros);
     DB *queue = NULL;
-    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &queue), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, true, &queue), 0);
     for (uint64_t k = 1; k <= N; k++) {
         uint8_t stored[32], got[32];
         al_test_naive_root(leaves, k, naive[k]);
@@ -1140,9 +1140,24 @@ Test(auditlog, stored_roots_every_size)
     cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, N + 1, none), DB_NOTFOUND);
     cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, (uint64_t)STORED_ROOTS_MAX_SIZE + 1, none),
                  DB_NOTFOUND);
+    /* Sizes past the queue's numbers are not stored (folded). */
+    cr_assert_eq(stored_roots_put(queue, NULL, (uint64_t)STORED_ROOTS_MAX_SIZE + 1, naive, 2), 0);
+    cr_assert_eq(stored_roots_queue_get(queue, NULL, (uint64_t)STORED_ROOTS_MAX_SIZE + 1, none), DB_NOTFOUND);
+    /* A config with nothing appended has no file, and reading does not
+     * make one. */
+    char other_cfg[ID_LEN + 1], path[256];
+    struct stat sb;
+    DB *other = NULL;
+    cr_assert_eq(id_generate("pci_", other_cfg), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, other_cfg, false, &other), DB_NOTFOUND);
+    cr_assert_eq(stored_roots_get(al_test_store, other_cfg, 1, none), DB_NOTFOUND);
+    snprintf(path, sizeof path, "%s/roots-%s.db", al_test_data, other_cfg);
+    cr_assert_neq(stat(path, &sb), 0);
+    snprintf(path, sizeof path, "%s/roots-%s.db", al_test_data, al_test_cfg);
+    cr_assert_eq(stat(path, &sb), 0);
     /* The same handle every time. */
     DB *again = NULL;
-    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &again), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, false, &again), 0);
     cr_assert_eq(again, queue);
     /* Sizes 65..96 deleted, 97..100 zeroed: readers fold those sizes, and
      * verify names the gap. */
