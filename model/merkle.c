@@ -161,11 +161,15 @@ out:
  * the right-edge siblings, computed once for all of them). For a node inside
  * decomposition entry i of q entries this is i + (q - 1 - i) + level(i)
  * - (node level) <= q - 1 + 63 < 2 * 64 reads. */
+/* When `spans` is not NULL, spans[t] receives the range [lo, hi) of the
+ * node that steps[t] is the sibling of (the node itself for t = 0). */
 static int merkle_node_path(merkle_node_reader rd, void *ctx, uint64_t n, unsigned level,
-                            uint64_t index, merkle_step steps[MERKLE_MAX_LEVELS], size_t *count)
+                            uint64_t index, merkle_step steps[MERKLE_MAX_LEVELS], size_t *count,
+                            uint64_t (*spans)[2])
 {
     merkle_decomp d;
     merkle_sibling sib[MERKLE_MAX_LEVELS];
+    uint64_t below[MERKLE_MAX_LEVELS][2]; /* [depth]: the range after that step down */
     uint8_t folds[MERKLE_MAX_LEVELS][MERKLE_HASH_LEN];
     uint64_t o, size, lo = 0, hi = n;
     size_t depth = 0, first_entry;
@@ -218,6 +222,8 @@ static int merkle_node_path(merkle_node_reader rd, void *ctx, uint64_t n, unsign
         } else {
             return MERKLE_EINVAL; /* straddles the split: not a node of this tree */
         }
+        below[depth - 1][0] = lo;
+        below[depth - 1][1] = hi;
     }
 
     /* folds[e] = fold of decomposition entries e..count-1, from the right. */
@@ -240,6 +246,10 @@ static int merkle_node_path(merkle_node_reader rd, void *ctx, uint64_t n, unsign
             if (rc != 0)
                 goto out;
         }
+        if (spans) {
+            spans[t][0] = below[depth - 1 - t][0];
+            spans[t][1] = below[depth - 1 - t][1];
+        }
     }
     *count = depth;
 out:
@@ -251,7 +261,7 @@ int merkle_membership_proof(merkle_node_reader rd, void *ctx, uint64_t index, ui
 {
     if (!rd || !steps || !count || n == 0 || index >= n)
         return MERKLE_EINVAL;
-    return merkle_node_path(rd, ctx, n, 0, index, steps, count);
+    return merkle_node_path(rd, ctx, n, 0, index, steps, count, NULL);
 }
 
 /* The old tree's perfect subtrees S_1 (offset 0) .. S_p all hang off the
@@ -260,13 +270,19 @@ int merkle_membership_proof(merkle_node_reader rd, void *ctx, uint64_t index, ui
  * smallest, which contains old_size - 1), gives every item: its left
  * siblings, bottom-up, are exactly S_{p-1} .. S_1, and S_j's own path is
  * "r:<hash of the path node beside it>" followed by the rest of S_p's path.
- * Reads: those of one node path plus one (S_p's root), < 2 * 64. */
+ * Reads: those of one node path plus one (S_p's root), plus one
+ * per item for the path node beside it when that node is perfect (stored),
+ * < 3 * 64 in all;
+ * only nodes on the new tree's right edge are hashed up to from below. A
+ * read from the tile already in hand is far cheaper than the SHA-256 per
+ * level it replaces, which grew with the tree. */
 int merkle_consistency_proof(merkle_node_reader rd, void *ctx, uint64_t old_size, uint64_t new_size,
                              merkle_consistency_item items[MERKLE_MAX_LEVELS], size_t *count)
 {
     merkle_decomp d;
     merkle_step path[MERKLE_MAX_LEVELS];
-    size_t path_len = 0, next = 1;
+    uint64_t spans[MERKLE_MAX_LEVELS][2];
+    size_t path_len = 0, next = 1, h_step = 0; /* h is the node beside path[h_step] */
     uint8_t h[MERKLE_HASH_LEN];
     unsigned last_level;
     uint64_t last_index;
@@ -279,7 +295,7 @@ int merkle_consistency_proof(merkle_node_reader rd, void *ctx, uint64_t old_size
     last_level = d.level[d.count - 1];
     last_index = d.offset[d.count - 1] >> last_level;
 
-    rc = merkle_node_path(rd, ctx, new_size, last_level, last_index, path, &path_len);
+    rc = merkle_node_path(rd, ctx, new_size, last_level, last_index, path, &path_len, spans);
     if (rc != 0)
         goto out;
     rc = rd(ctx, last_level, last_index, h);
@@ -297,6 +313,18 @@ int merkle_consistency_proof(merkle_node_reader rd, void *ctx, uint64_t old_size
                 rc = MERKLE_EINVAL;
                 goto out;
             }
+            /* h up to the node beside path[t]: read when perfect. */
+            uint64_t lo = spans[t][0], width = spans[t][1] - spans[t][0];
+            if (t > h_step && (width & (width - 1)) == 0) {
+                unsigned node_level = merkle_log2(width);
+                rc = rd(ctx, node_level, lo >> node_level, h);
+                if (rc != 0)
+                    goto out;
+            } else {
+                for (; h_step < t; h_step++)
+                    merkle_combine(h, &path[h_step]);
+            }
+            h_step = t;
             it = &items[next++];
             memcpy(it->subtree_root, path[t].hash, MERKLE_HASH_LEN);
             it->steps[0].side = 'r';
@@ -304,7 +332,6 @@ int merkle_consistency_proof(merkle_node_reader rd, void *ctx, uint64_t old_size
             memcpy(&it->steps[1], &path[t + 1], (path_len - t - 1) * sizeof path[0]);
             it->step_count = path_len - t;
         }
-        merkle_combine(h, &path[t]);
     }
     if (next != d.count) {
         rc = MERKLE_EINVAL; /* cannot happen for a well-formed tree */
