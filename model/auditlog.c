@@ -20,6 +20,7 @@
 #include "model/configs.h"
 #include "model/store_internal.h"
 #include "model/stored_roots.h"
+#include "model/tree_queues.h"
 #include "model/tree_tiles.h"
 
 #define AL_EVENT_KEY_LEN (ID_LEN + 8)
@@ -109,6 +110,7 @@ typedef struct al_append_ctx {
     uint8_t (*group_roots)[MERKLE_HASH_LEN];
     uint8_t (*size_roots)[MERKLE_HASH_LEN]; /* [i]: root at old size + i + 1 */
     DB *roots_queue;                    /* the config's stored roots (stored_roots.h) */
+    DB *tiles_queue;                    /* its complete bottom tiles (tree_tiles.h) */
     uint64_t old_size;
 } al_append_ctx;
 
@@ -179,7 +181,7 @@ static int al_append_txn(store *s, DB_TXN *txn, void *vctx)
     if (ret != 0)
         return ret;
     c->old_size = size;
-    tile_reader_init(&rd, s->tiles, s->tile_edges, txn, c->id, NULL, size);
+    tile_reader_init(&rd, c->tiles_queue, s->tiles, s->tile_edges, txn, c->id, NULL, size);
     for (size_t i = 0; i < c->count; i++) {
         al_pending *p = &c->items[i];
         int64_t now = time_now_us();
@@ -311,8 +313,10 @@ salog_status auditlog_append_groups(store *s, const char *config_id, const log_i
     /* Opened outside the transaction: a handle opened inside one would
      * close with it if it aborted. */
     int ret = stored_roots_queue(s, config_id, true, &c.roots_queue);
+    if (ret == 0)
+        ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, true, &c.tiles_queue);
     if (ret != 0) {
-        st = store_db_error(s, ret, "opening the stored roots", err);
+        st = store_db_error(s, ret, "opening the tree's queues", err);
         goto out;
     }
     ret = store_txn_run_flags(s, al_append_txn, &c, DB_TXN_WRITE_NOSYNC);
@@ -372,6 +376,19 @@ static salog_status al_check_size(store *s, const char *config_id, uint64_t size
     return SALOG_OK;
 }
 
+/* A tile reader outside any transaction, with the config's bottom-tile
+ * queue when it exists (none yet: nothing appended since the queues). */
+static salog_status al_reader_init(store *s, const char *config_id, uint64_t cur, tile_reader *rd,
+                                   salog_err *err)
+{
+    DB *bottom = NULL;
+    int ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, false, &bottom);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        return store_db_error(s, ret, "opening the bottom tiles", err);
+    tile_reader_init(rd, bottom, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
+    return SALOG_OK;
+}
+
 /* Root of `size` (checked against the current size): the stored one when
  * `stored` and there is one, else folded from the stored subtrees. */
 static salog_status al_root(store *s, const char *config_id, uint64_t size, bool stored,
@@ -390,7 +407,8 @@ static salog_status al_root(store *s, const char *config_id, uint64_t size, bool
         /* No stored root (a store from before they were kept): fold. */
     }
     tile_reader rd;
-    tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
+    if ((st = al_reader_init(s, config_id, cur, &rd, err)) != SALOG_OK)
+        return st;
     int ret = merkle_root(tile_reader_merkle, &rd, size, root);
     return ret == 0 ? SALOG_OK : al_tree_error(s, ret, "computing a root", err);
 }
@@ -441,7 +459,8 @@ salog_status auditlog_membership_proof(store *s, const char *config_id, uint64_t
                              "leaf index %llu is not below tree size %llu", (unsigned long long)index,
                              (unsigned long long)size);
     tile_reader rd;
-    tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
+    if ((st = al_reader_init(s, config_id, cur, &rd, err)) != SALOG_OK)
+        return st;
     int ret = merkle_membership_proof(tile_reader_merkle, &rd, index, size, steps, &n);
     if (ret != 0)
         return al_tree_error(s, ret, "building a membership proof", err);
@@ -478,7 +497,8 @@ salog_status auditlog_consistency_proof(store *s, const char *config_id, uint64_
         goto out;
     }
     tile_reader rd;
-    tile_reader_init(&rd, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
+    if ((st = al_reader_init(s, config_id, cur, &rd, err)) != SALOG_OK)
+        goto out;
     int ret = merkle_consistency_proof(tile_reader_merkle, &rd, old_size, new_size, items, &n);
     if (ret != 0) {
         st = al_tree_error(s, ret, "building a consistency proof", err);

@@ -22,6 +22,7 @@
 #include "model/store_internal.h"
 #include "model/root_groups.h"
 #include "model/stored_roots.h"
+#include "model/tree_queues.h"
 #include "model/tree_tiles.h"
 
 #define VF_READ_RETRIES 8
@@ -528,7 +529,11 @@ salog_status auditlog_verify(store *s, const char *config_id, FILE *report, uint
     v->report = report;
     if ((st = auditlog_size(s, config_id, &v->n, err)) != SALOG_OK)
         return st;
-    tile_reader_init(&v->tiles, s->tiles, s->tile_edges, NULL, config_id, NULL, v->n);
+    DB *bottom = NULL; /* none yet: nothing appended since the queues */
+    ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, false, &bottom);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        goto dberr;
+    tile_reader_init(&v->tiles, bottom, s->tiles, s->tile_edges, NULL, config_id, NULL, v->n);
     auditlog_tree_name(config_id, v->tree_name);
     if (v->n > SIZE_MAX / (2 * MERKLE_HASH_LEN)) {
         st = salog_err_set(err, SALOG_E_INTERNAL, "InternalError", "/", "tree too large to verify");

@@ -20,13 +20,13 @@
 #include "model/append_queue.h"
 #include "model/json_cache.h"
 #include "model/root_groups.h"
-#include "model/stored_roots.h"
+#include "model/tree_queues.h"
 #include "model/store_members.h"
 #include "model/tile_cache.h"
 #include "model/tree_tiles.h"
 
-/* Enough for the Merkle tiles and stored roots of about 1.5 million events
- * (78-87 + 36 MB per million) besides the hot pages of the other databases.
+/* Enough for the Merkle tiles and stored roots of about 1.8 million events
+ * (69 + 36 MB per million) besides the hot pages of the other databases.
  * The region is a sparse file: a small store takes only the pages it uses.
  * A DB_CONFIG file in the data directory overrides it (README.md). */
 #define STORE_CACHE_BYTES   (192u * 1024u * 1024u)
@@ -392,8 +392,8 @@ void store_close(store *s)
     store_close_db(&s->heads);
     store_close_db(&s->roots);
     store_close_db(&s->root_groups);
-    stored_roots_table_free(s->root_queues);
-    s->root_queues = NULL;
+    tree_queue_table_free(s->tree_queues);
+    s->tree_queues = NULL;
     store_close_db(&s->checkpoints);
     store_close_db(&s->requests);
     store_close_db(&s->leases);
@@ -493,9 +493,9 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
     s->config_cache = json_cache_new();
     s->token_cache = json_cache_new();
     s->tile_cache = tile_cache_new();
-    s->root_queues = stored_roots_table_new();
+    s->tree_queues = tree_queue_table_new();
     if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache || !s->tile_cache ||
-        !s->root_queues) {
+        !s->tree_queues) {
         st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
         goto out;
     }

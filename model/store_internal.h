@@ -35,13 +35,14 @@ struct store {
     int must_exit;     /* set by the panic event callback; read with __atomic */
     /* The tamper-evident log (auditlog.h describes the keys). */
     DB *events;        /* id + be64 index -> canonical envelope JSON */
-    DB *tiles;         /* id + be64 last leaf + u8 stratum -> 62 hashes (tree_tiles.h) */
+    DB *tiles;         /* id + be64 last leaf + u8 stratum -> 62 hashes, except
+                        * bottom tiles, in tiles-<id>.db (tree_tiles.h) */
     DB *tile_edges;    /* id + u8 stratum -> be64 tile + its hashes so far */
     DB *heads;         /* id -> be64 size + be64 last received_at */
     DB *roots;         /* id + 32-byte root -> be64 size */
     DB *root_groups;   /* id + be64 group -> roots of 32 sizes, from stores made
                         * before the queues; NULL when absent (root_groups.h) */
-    struct stored_roots_table *root_queues; /* roots-<id>.db queues opened so far (stored_roots.h) */
+    struct tree_queue_table *tree_queues; /* roots-<id>.db and tiles-<id>.db opened so far (tree_queues.h) */
     DB *checkpoints;   /* id + be64 size -> checkpoint JSON */
     DB *requests;      /* async request id -> stored reply JSON */
     DB *leases;        /* duty name -> lease JSON */

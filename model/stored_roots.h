@@ -2,19 +2,16 @@
  * model/), so that a root at any size is one record read instead of a fold
  * of popcount(size) stored subtrees.
  *
- * Layout: one Berkeley DB queue per config, roots-<config id>.db, record
- * number = tree size, record = that size's 32-byte root. A queue finds a
- * record's page and slot by arithmetic on its number, so a lookup touches
- * the meta page and one data page whatever the size; a hash lookup also
- * searches its bucket page, and that search grew with the log (measured
- * in tests/bench/tree_bench.c, root at 1M against 1k: 1.8-2.0x with the
- * hash, 1.5-1.65x with the queue). Queues cannot share a file, hence a file
- * per config. 64 KB pages, about 36 MB per million sizes.
+ * Layout: the config's roots-<config id>.db queue (tree_queues.h), record
+ * number = tree size, record = that size's 32-byte root. The lookup costs
+ * the same at any size (measured in tests/bench/tree_bench.c, root at 1M
+ * against 1k: 1.8-2.0x in a hash database, 1.5-1.65x in the queue); 36 MB
+ * per million sizes.
  *
- * Record numbers are 32-bit: sizes above STORED_ROOTS_MAX_SIZE are not
- * stored, and readers fold the tree for them. A data directory made before
- * the queues has its roots in root_groups.db (root_groups.h); readers use
- * it for a size the queue has no root for.
+ * Sizes above STORED_ROOTS_MAX_SIZE are not stored, and readers fold the
+ * tree for them. A data directory made before the queues has its roots in
+ * root_groups.db (root_groups.h); readers use it for a size the queue has
+ * no root for.
  *
  * The stored roots are derived data: `salog verify` recomputes each one
  * from the events, and readers fold the tree for a size with no stored
@@ -30,25 +27,11 @@
 
 #include "model/merkle.h"
 #include "model/store.h"
+#include "model/tree_queues.h"
 
-/* The queue's last record number is UINT32_MAX, but a put there wraps its
- * "next record" pointer to 1 and the queue reads as empty. */
-#define STORED_ROOTS_MAX_SIZE (UINT32_MAX - 1u)
-#define STORED_ROOTS_PAGESIZE 65536
+#define STORED_ROOTS_MAX_SIZE TREE_QUEUE_MAX_RECNO
 
-/* The open queues of one process (one per store, in struct store). */
-typedef struct stored_roots_table stored_roots_table;
-
-/* NULL when out of memory. */
-stored_roots_table *stored_roots_table_new(void);
-/* Closes every queue; called before the environment closes. NULL is a no-op. */
-void stored_roots_table_free(stored_roots_table *t);
-
-/* The queue of config_id, opened on first use in this process, outside
- * any transaction; later calls return the same handle, which the table
- * owns. A missing file is made when `create` (appends), else DB_NOTFOUND.
- * Thread-safe. Each config's queue holds a file descriptor in each process
- * that has used it. Also ENOMEM. */
+/* The config's queue (tree_queue_open with TREE_QUEUE_ROOTS). */
 int stored_roots_queue(store *s, const char *config_id, bool create, DB **out);
 
 /* Stores roots[0..count) as the roots of sizes first_size .. first_size +

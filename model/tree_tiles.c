@@ -8,6 +8,7 @@
 
 #include "model/store_internal.h"
 #include "model/tile_cache.h"
+#include "model/tree_queues.h"
 
 
 void tile_locate(unsigned level, uint64_t index, tile_place *out)
@@ -48,10 +49,11 @@ static void tile_edge_key(uint8_t key[TILE_EDGE_KEY_LEN], const char *config_id,
     key[ID_LEN] = (uint8_t)stratum;
 }
 
-void tile_reader_init(tile_reader *r, DB *full, DB *edges, DB_TXN *txn, const char *config_id,
+void tile_reader_init(tile_reader *r, DB *bottom, DB *full, DB *edges, DB_TXN *txn, const char *config_id,
                       struct tile_cache *cache, uint64_t size_hint)
 {
     r->size_hint = size_hint;
+    r->bottom = bottom;
     r->full = full;
     r->edges = edges;
     r->txn = txn;
@@ -74,13 +76,29 @@ static int tile_get(tile_reader *r, DB *db, const void *key, size_t key_len, voi
     return ret == DB_BUFFER_SMALL ? EINVAL : ret;
 }
 
+/* Whether complete tile `tile` of `stratum` belongs in the bottom queue. */
+static bool tile_in_queue(const tile_reader *r, unsigned stratum, uint64_t tile)
+{
+    return r->bottom && stratum == 0 && tile < TREE_QUEUE_MAX_RECNO;
+}
+
 /* The full tile, or DB_NOTFOUND. */
 static int tile_fetch_full(tile_reader *r, unsigned stratum, uint64_t tile, tile_buf *b)
 {
     uint8_t key[TILE_KEY_LEN];
     size_t len = 0;
-    tile_key(key, r->config_id, stratum, tile);
-    int ret = tile_get(r, r->full, key, sizeof key, b->hashes, TILE_MAX_BYTES, &len);
+    int ret = DB_NOTFOUND;
+    if (tile_in_queue(r, stratum, tile)) {
+        db_recno_t recno = (db_recno_t)(tile + 1);
+        ret = tile_get(r, r->bottom, &recno, sizeof recno, b->hashes, TILE_MAX_BYTES, &len);
+        if (ret == DB_KEYEMPTY)
+            ret = DB_NOTFOUND;
+    }
+    if (ret == DB_NOTFOUND) {
+        /* Beyond the queue's numbers, or a store made before it. */
+        tile_key(key, r->config_id, stratum, tile);
+        ret = tile_get(r, r->full, key, sizeof key, b->hashes, TILE_MAX_BYTES, &len);
+    }
     if (ret == 0 && len != TILE_MAX_BYTES)
         ret = EINVAL;
     if (ret == 0)
@@ -183,8 +201,13 @@ static int tile_put(tile_reader *r, unsigned stratum, tile_buf *b)
     int ret;
     tile_edge_key(edge_key, r->config_id, stratum);
     if (b->count == TILE_MAX_NODES) {
-        tile_key(key, r->config_id, stratum, b->tile);
-        ret = store_put(r->full, r->txn, key, sizeof key, b->hashes, TILE_MAX_BYTES, DB_NOOVERWRITE);
+        if (tile_in_queue(r, stratum, b->tile)) {
+            db_recno_t recno = (db_recno_t)(b->tile + 1);
+            ret = store_put(r->bottom, r->txn, &recno, sizeof recno, b->hashes, TILE_MAX_BYTES, DB_NOOVERWRITE);
+        } else {
+            tile_key(key, r->config_id, stratum, b->tile);
+            ret = store_put(r->full, r->txn, key, sizeof key, b->hashes, TILE_MAX_BYTES, DB_NOOVERWRITE);
+        }
         if (ret == DB_KEYEXIST)
             ret = EINVAL; /* the head and the stored tiles disagree */
         if (ret == 0) {
@@ -371,6 +394,39 @@ static int tile_full_beyond_scan(tile_reader *r, uint64_t n, bool *found, unsign
     return ret != 0 ? ret : cret;
 }
 
+/* The same in the bottom queue: its records are in number order, so the
+ * first one whose tile ends at or after leaf n is the one ending first. */
+static int tile_full_beyond_queue(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
+{
+    DBC *cur = NULL;
+    DBT k, v;
+    db_recno_t recno = 0;
+    int ret = r->bottom->cursor(r->bottom, r->txn, &cur, 0);
+    if (ret != 0)
+        return ret;
+    memset(&k, 0, sizeof k);
+    memset(&v, 0, sizeof v);
+    k.data = &recno;
+    k.ulen = sizeof recno;
+    k.flags = DB_DBT_USERMEM;
+    v.flags = DB_DBT_PARTIAL | DB_DBT_USERMEM; /* the number is enough */
+    while ((ret = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
+        uint64_t last = tile_last_leaf(0, (uint64_t)recno - 1);
+        if (last >= n) {
+            if (!*found || last < *last_leaf || (last == *last_leaf && *stratum > 0)) {
+                *found = true;
+                *last_leaf = last;
+                *stratum = 0;
+            }
+            break;
+        }
+    }
+    if (ret == DB_NOTFOUND)
+        ret = 0;
+    int cret = cur->close(cur);
+    return ret != 0 ? ret : cret;
+}
+
 int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
 {
     DBTYPE type = DB_UNKNOWN;
@@ -378,6 +434,9 @@ int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *s
     int ret = r->full->get_type(r->full, &type);
     if (ret != 0)
         return ret;
-    return type == DB_BTREE ? tile_full_beyond_btree(r, n, found, stratum, last_leaf)
-                            : tile_full_beyond_scan(r, n, found, stratum, last_leaf);
+    ret = type == DB_BTREE ? tile_full_beyond_btree(r, n, found, stratum, last_leaf)
+                           : tile_full_beyond_scan(r, n, found, stratum, last_leaf);
+    if (ret == 0 && r->bottom)
+        ret = tile_full_beyond_queue(r, n, found, stratum, last_leaf);
+    return ret;
 }

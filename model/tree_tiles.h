@@ -7,23 +7,27 @@
  * post-order (the order in which appends complete them), so an append only
  * ever adds hashes at a tile's end, and a full tile never changes again.
  *
- * Two databases hold them:
+ * Three databases hold them:
+ *   tiles-<id> record t + 1 -> complete bottom tile t (stratum 0), 62
+ *              hashes, written once (a queue per config, tree_queues.h)
  *   tiles      id + be64 last leaf covered + u8 stratum -> 62 hashes
- *              (full tiles, written once, when complete)
+ *              (complete tiles of the upper strata, written once)
  *   tile_edges id + u8 stratum -> be64 tile index + its hashes so far
  *              (the one growing tile of each stratum)
  * Growing tiles live apart so their rewrites do not disturb the pages of
  * the full ones.
  *
- * tiles is a hash database with 64 KB pages. A proof reads one bottom tile
- * at a random place: in a btree that is a descent whose binary searches
- * each touch a key that is cold at a million events (that search was half
- * of a membership proof there), in a hash database one bucket page (and
- * its overflow page, if the bucket has one). In
+ * A proof reads one bottom tile at a random place, cold at a million
+ * events; the upper strata come from the cache. In a btree that read was a
+ * descent whose binary searches each touched a cold key (half of a
+ * membership proof at 1M), in a hash database one bucket page and a search
+ * in it, in the queue one page found by arithmetic. In
  * tests/bench/tree_bench.c, membership at 1M against 1k: 2.06-2.24x with a
- * 16 KB-page btree, 1.5-1.8x with the hash (and 64 KB pages beat 16 KB
- * ones, 1.5-1.7x against 1.7-1.8x). Stores made before keep their btree
- * tiles.db, found by its type at open: the same keys read the same records.
+ * 16 KB-page btree, 1.5-1.8x with a 64 KB-page hash. tiles is a hash
+ * database with 64 KB pages. Stores made before keep their bottom tiles in
+ * tiles.db (a btree in older ones, found by its type at open), read when
+ * the queue lacks a tile; new ones go to the queue, up to tile
+ * TREE_QUEUE_MAX_RECNO - 1 (beyond, to tiles.db).
  *
  * Why: a proof or root walks one path of ~log2(n) nodes; with a record per
  * node that is one btree descent per node, each dearer as the tree grows
@@ -56,8 +60,8 @@
 #define TILE_KEY_LEN (ID_LEN + 8 + 1)
 #define TILE_EDGE_KEY_LEN (ID_LEN + 1)
 /* Berkeley DB page sizes of new tiles and tile_edges databases. A tile
- * (1984 bytes) stays far below either's overflow threshold. tiles.db takes
- * 78-87 MB for a million events (measured). */
+ * (1984 bytes) stays far below either's overflow threshold. For a million
+ * events the bottom-tile queue takes 64 MB and tiles.db 5 MB (measured). */
 #define TILE_DB_PAGESIZE 65536
 #define TILE_EDGE_DB_PAGESIZE 16384
 
@@ -85,6 +89,7 @@ typedef struct tile_buf {
 } tile_buf;
 
 typedef struct tile_reader {
+    DB *bottom;               /* tiles-<id>, NULL when it does not exist yet */
     DB *full;                 /* tiles */
     DB *edges;                /* tile_edges */
     DB_TXN *txn;              /* NULL: reads outside any transaction */
@@ -94,12 +99,14 @@ typedef struct tile_reader {
     tile_buf strata[TILE_STRATA];
 } tile_reader;
 
-/* Sets up r (cheaply: the tile buffers are not cleared). cache may be NULL;
+/* Sets up r (cheaply: the tile buffers are not cleared). bottom must be
+ * the config's queue inside an append transaction (new bottom tiles go
+ * there); outside, NULL when it does not exist. cache may be NULL;
  * it is ignored inside a transaction, whose reads may not be committed.
  * size_hint (0 = unknown) is a size the tree had, best the current one: a
  * tile not complete at that size is looked for among the growing ones
  * first. It is only a hint: tiles completed since are still found. */
-void tile_reader_init(tile_reader *r, DB *full, DB *edges, DB_TXN *txn, const char *config_id,
+void tile_reader_init(tile_reader *r, DB *bottom, DB *full, DB *edges, DB_TXN *txn, const char *config_id,
                       struct tile_cache *cache, uint64_t size_hint);
 
 /* Stored node (level, index) into out: 0, EINVAL or a DB error. */
@@ -131,8 +138,9 @@ int tile_reader_edge(tile_reader *r, unsigned stratum, bool *present, uint64_t *
 /* Whether a complete tile covering a leaf at or after `n` is stored (it
  * cannot be, for a tree of n leaves): 0 with *found (and then *stratum and
  * *last_leaf of the one ending first), or a DB error. In a hash tiles.db
- * this reads the key of every full tile of every tree: one per 32 events,
- * against salog verify's reading of every event of the tree it checks. */
+ * this reads the key of every full tile of every tree, and the bottom
+ * queue's records: one per 32 events, against salog verify's reading of
+ * every event of the tree it checks. */
 int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf);
 
 #endif

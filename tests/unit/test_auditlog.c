@@ -22,6 +22,7 @@
 #include "model/be64.h"
 #include "model/root_groups.h"
 #include "model/stored_roots.h"
+#include "model/tree_queues.h"
 #include "model/tree_tiles.h"
 #include "model/configs.h"
 #include "model/server_key.h"
@@ -868,22 +869,38 @@ Test(auditlog, verify_reports_tile_shape)
     al_test_put_raw(al_test_store->tile_edges, key, sizeof key, edge, len);
     free(longer);
     free(edge);
-    /* Complete band-0 tiles for events 288..319 and 160..191, and one of
-     * another tree: the tile ending first is named, whatever the order the
-     * (hash) database keeps them in. */
+    /* Complete band-0 tiles of another tree, in its queue and in tiles.db
+     * (where a store made before the queues keeps them): not this tree's. */
     uint8_t full_key[TILE_KEY_LEN], junk[TILE_MAX_BYTES];
     char other_cfg[ID_LEN + 1];
+    DB *other_bottom = NULL, *bottom = NULL;
+    db_recno_t recno = 3;
     cr_assert_eq(id_generate("pci_", other_cfg), 0);
     memset(junk, 0x5a, sizeof junk);
     tile_key(full_key, other_cfg, 0, 2);
     al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
+    cr_assert_eq(tree_queue_open(al_test_store, other_cfg, TREE_QUEUE_TILES, true, &other_bottom), 0);
+    al_test_put_raw(other_bottom, &recno, sizeof recno, junk, sizeof junk);
     text = al_test_verify_report(&problems);
     cr_assert_eq(problems, 0, "%s", text);
     free(text);
+    /* This tree's, for events 288..319 in tiles.db and 160..191 in its
+     * queue, and 224..255 in both: the tile ending first is named,
+     * wherever it is and whatever order the (hash) database keeps. */
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
     tile_key(full_key, al_test_cfg, 0, 9);
     al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
-    tile_key(full_key, al_test_cfg, 0, 5);
+    tile_key(full_key, al_test_cfg, 0, 7);
     al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
+    recno = 8; /* tile 7 */
+    al_test_put_raw(bottom, &recno, sizeof recno, junk, sizeof junk);
+    text = al_test_verify_report(&problems);
+    cr_assert_eq(problems, 1, "%s", text);
+    cr_assert_not_null(strstr(text, "tiles: a complete tile of band 0 ends at event 255, beyond the tree's size 40"),
+                       "%s", text);
+    free(text);
+    recno = 6; /* tile 5 */
+    al_test_put_raw(bottom, &recno, sizeof recno, junk, sizeof junk);
     text = al_test_verify_report(&problems);
     cr_assert_eq(problems, 1, "%s", text);
     cr_assert_not_null(strstr(text, "tiles: a complete tile of band 0 ends at event 191, beyond the tree's size 40"),
@@ -1382,10 +1399,25 @@ Test(auditlog, tiles_legacy_btree)
         al_test_append_batch("legacy tiles", done, count, leaves, batch_root);
         done += count;
     }
+    /* Upper tiles in the btree, bottom ones in the queue. */
     DB_BTREE_STAT *bst = NULL;
     cr_assert_eq(al_test_store->tiles->stat(al_test_store->tiles, NULL, &bst, 0), 0);
-    cr_assert_eq(bst->bt_ndata, N / 32 + N / 1024, "full tiles in the btree: %u", bst->bt_ndata);
+    cr_assert_eq(bst->bt_ndata, N / 1024, "full tiles in the btree: %u", bst->bt_ndata);
     free(bst);
+    /* A store made before the queues has its bottom tiles in tiles.db:
+     * move the first ten there. */
+    DB *bottom = NULL;
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    for (db_recno_t recno = 1; recno <= 10; recno++) {
+        uint8_t tile[TILE_MAX_BYTES], tkey[TILE_KEY_LEN];
+        size_t len = 0;
+        cr_assert_eq(store_get_into(bottom, NULL, &recno, sizeof recno, tile, sizeof tile, &len, 0), 0);
+        cr_assert_eq(len, sizeof tile);
+        tile_key(tkey, al_test_cfg, 0, recno - 1);
+        al_test_put_raw(al_test_store->tiles, tkey, sizeof tkey, tile, sizeof tile);
+        cr_assert_eq(store_del(bottom, NULL, &recno, sizeof recno), 0);
+    }
+
     const uint64_t sizes[] = {1, 31, 32, 33, 1023, 1024, 1025, N - 1, N};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         uint8_t naive[32], got[32];
@@ -1416,4 +1448,31 @@ Test(auditlog, tiles_legacy_btree)
                        "%s", text);
     free(text);
     free(leaves);
+}
+
+/* A complete bottom tile already stored where an append completes one
+ * (the head and the stored tiles disagree) fails the append: it is never
+ * overwritten, and nothing of the append is kept. */
+Test(auditlog, bottom_tile_never_overwritten)
+{
+    al_test_append_n(al_test_cfg, 31);
+    DB *bottom = NULL;
+    db_recno_t recno = 1; /* tile 0: events 0..31 */
+    uint8_t junk[TILE_MAX_BYTES], got[TILE_MAX_BYTES];
+    size_t len = 0;
+    memset(junk, 0x5a, sizeof junk);
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    al_test_put_raw(bottom, &recno, sizeof recno, junk, sizeof junk);
+    salog_err err;
+    salog_err_init(&err);
+    sv_value *ev = al_test_event("completes tile 0");
+    log_item it = {.event = ev};
+    log_append_result r;
+    cr_assert_neq(auditlog_append(al_test_store, al_test_cfg, &it, 1, &r, &err), SALOG_OK);
+    sv_free(ev);
+    uint64_t size = 0;
+    cr_assert_eq(auditlog_size(al_test_store, al_test_cfg, &size, &err), SALOG_OK);
+    cr_assert_eq(size, 31);
+    cr_assert_eq(store_get_into(bottom, NULL, &recno, sizeof recno, got, sizeof got, &len, 0), 0);
+    cr_assert_eq(memcmp(got, junk, sizeof junk), 0);
 }

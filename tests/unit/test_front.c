@@ -14,6 +14,7 @@
 #include "model/configs.h"
 #include "model/store_internal.h"
 #include "model/tokens.h"
+#include "model/tree_queues.h"
 #include "model/tree_tiles.h"
 #include "tests/unit/test_tmpdir.h"
 
@@ -326,9 +327,10 @@ Test(front_pipeline, log_after_commit_leaves_out_a_failed_proof)
     http_reply_free(&r);
 
     /* Bottom tile 0 (events 0..31) gone: size 10's nodes are not there. */
-    uint8_t key[TILE_KEY_LEN];
-    tile_key(key, ids[0], 0, 0);
-    cr_assert_eq(store_del(fx.app.store->tiles, NULL, key, sizeof key), 0);
+    DB *bottom = NULL;
+    db_recno_t first_tile = 1;
+    cr_assert_eq(tree_queue_open(fx.app.store, ids[0], TREE_QUEUE_TILES, false, &bottom), 0);
+    cr_assert_eq(store_del(bottom, NULL, &first_tile, sizeof first_tile), 0);
     cr_assert_eq(call("POST", "/v1/log", body, fx.log_secret, &r, &o), 200, "%.*s", (int)r.body.len, r.body.data);
     json_object_object_get_ex(o, "status", &v);
     cr_assert_str_eq(json_object_get_string(v), "Success");
