@@ -377,13 +377,15 @@ static salog_status al_check_size(store *s, const char *config_id, uint64_t size
 }
 
 /* A tile reader outside any transaction, with the config's bottom-tile
- * queue when it exists (none yet: nothing appended since the queues). */
+ * queue, made when missing (a store from before the queues): a reader
+ * without it would miss a bottom tile that an append in another process
+ * completes into a new queue meanwhile. */
 static salog_status al_reader_init(store *s, const char *config_id, uint64_t cur, tile_reader *rd,
                                    salog_err *err)
 {
     DB *bottom = NULL;
-    int ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, false, &bottom);
-    if (ret != 0 && ret != DB_NOTFOUND)
+    int ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, true, &bottom);
+    if (ret != 0)
         return store_db_error(s, ret, "opening the bottom tiles", err);
     tile_reader_init(rd, bottom, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);
     return SALOG_OK;

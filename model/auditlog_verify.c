@@ -529,9 +529,9 @@ salog_status auditlog_verify(store *s, const char *config_id, FILE *report, uint
     v->report = report;
     if ((st = auditlog_size(s, config_id, &v->n, err)) != SALOG_OK)
         return st;
-    DB *bottom = NULL; /* none yet: nothing appended since the queues */
-    ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, false, &bottom);
-    if (ret != 0 && ret != DB_NOTFOUND)
+    DB *bottom = NULL; /* made when missing, as for any reader (auditlog.c) */
+    ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, true, &bottom);
+    if (ret != 0)
         goto dberr;
     tile_reader_init(&v->tiles, bottom, s->tiles, s->tile_edges, NULL, config_id, NULL, v->n);
     auditlog_tree_name(config_id, v->tree_name);

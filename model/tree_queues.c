@@ -113,8 +113,10 @@ int tree_queue_open(store *s, const char *config_id, tree_queue_kind kind, bool 
      * is making the file, and the other configs' lookups must not wait
      * with it. Made with the store's mode under the process umask (007 in
      * salog.fcgi and salog, API.md I.9). */
-    char file[sizeof "roots-.db" + ID_LEN];
-    snprintf(file, sizeof file, "%s-%s.db", tree_queue_files[kind].prefix, config_id);
+    char file[64];
+    int len = snprintf(file, sizeof file, "%s-%s.db", tree_queue_files[kind].prefix, config_id);
+    if (len < 0 || (size_t)len >= sizeof file)
+        return EINVAL;
     DB *queue = NULL;
     int ret = store_open_db_file(s, &queue, file, create ? DB_QUEUE : DB_UNKNOWN, TREE_QUEUE_PAGESIZE,
                                  create ? tree_queue_files[kind].record_len : 0);

@@ -76,10 +76,11 @@ static int tile_get(tile_reader *r, DB *db, const void *key, size_t key_len, voi
     return ret == DB_BUFFER_SMALL ? EINVAL : ret;
 }
 
-/* Whether complete tile `tile` of `stratum` belongs in the bottom queue. */
-static bool tile_in_queue(const tile_reader *r, unsigned stratum, uint64_t tile)
+/* Whether complete tile `tile` of `stratum` belongs in the bottom queue
+ * (beyond its numbers, in tiles.db). */
+static bool tile_in_queue(unsigned stratum, uint64_t tile)
 {
-    return r->bottom && stratum == 0 && tile < TREE_QUEUE_MAX_RECNO;
+    return stratum == 0 && tile < TREE_QUEUE_MAX_RECNO;
 }
 
 /* The full tile, or DB_NOTFOUND. */
@@ -88,7 +89,9 @@ static int tile_fetch_full(tile_reader *r, unsigned stratum, uint64_t tile, tile
     uint8_t key[TILE_KEY_LEN];
     size_t len = 0;
     int ret = DB_NOTFOUND;
-    if (tile_in_queue(r, stratum, tile)) {
+    if (tile_in_queue(stratum, tile)) {
+        if (!r->bottom)
+            return EINVAL; /* tile_reader_init's contract */
         db_recno_t recno = (db_recno_t)(tile + 1);
         ret = tile_get(r, r->bottom, &recno, sizeof recno, b->hashes, TILE_MAX_BYTES, &len);
         if (ret == DB_KEYEMPTY)
@@ -192,16 +195,18 @@ loaded:
     return 0;
 }
 
-/* Writes a changed tile: a full one goes to the tiles database for good
- * (and the stratum's edge moves on to the next tile), a growing one
- * replaces its stratum's edge. */
+/* Writes a changed tile: a full one goes for good to the bottom queue or
+ * the tiles database (and the stratum's edge moves on to the next tile),
+ * a growing one replaces its stratum's edge. */
 static int tile_put(tile_reader *r, unsigned stratum, tile_buf *b)
 {
     uint8_t key[TILE_KEY_LEN], edge_key[TILE_EDGE_KEY_LEN], edge[8 + TILE_MAX_BYTES];
     int ret;
     tile_edge_key(edge_key, r->config_id, stratum);
     if (b->count == TILE_MAX_NODES) {
-        if (tile_in_queue(r, stratum, b->tile)) {
+        if (tile_in_queue(stratum, b->tile)) {
+            if (!r->bottom)
+                return EINVAL;
             db_recno_t recno = (db_recno_t)(b->tile + 1);
             ret = store_put(r->bottom, r->txn, &recno, sizeof recno, b->hashes, TILE_MAX_BYTES, DB_NOOVERWRITE);
         } else {
@@ -394,8 +399,9 @@ static int tile_full_beyond_scan(tile_reader *r, uint64_t n, bool *found, unsign
     return ret != 0 ? ret : cret;
 }
 
-/* The same in the bottom queue: its records are in number order, so the
- * first one whose tile ends at or after leaf n is the one ending first. */
+/* The same in the bottom queue, whose records are in number order: walked
+ * back from the last while tiles end at or after leaf n (one read when
+ * none does), the last one seen ends first. */
 static int tile_full_beyond_queue(tile_reader *r, uint64_t n, bool *found, unsigned *stratum, uint64_t *last_leaf)
 {
     DBC *cur = NULL;
@@ -410,16 +416,19 @@ static int tile_full_beyond_queue(tile_reader *r, uint64_t n, bool *found, unsig
     k.ulen = sizeof recno;
     k.flags = DB_DBT_USERMEM;
     v.flags = DB_DBT_PARTIAL | DB_DBT_USERMEM; /* the number is enough */
-    while ((ret = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
+    bool seen = false;
+    uint64_t first_last = 0;
+    for (u_int32_t dir = DB_LAST; (ret = cur->get(cur, &k, &v, dir)) == 0; dir = DB_PREV) {
         uint64_t last = tile_last_leaf(0, (uint64_t)recno - 1);
-        if (last >= n) {
-            if (!*found || last < *last_leaf || (last == *last_leaf && *stratum > 0)) {
-                *found = true;
-                *last_leaf = last;
-                *stratum = 0;
-            }
+        if (last < n)
             break;
-        }
+        seen = true;
+        first_last = last;
+    }
+    if (seen && (!*found || first_last < *last_leaf || (first_last == *last_leaf && *stratum > 0))) {
+        *found = true;
+        *last_leaf = first_last;
+        *stratum = 0;
     }
     if (ret == DB_NOTFOUND)
         ret = 0;
@@ -436,7 +445,7 @@ int tile_reader_full_beyond(tile_reader *r, uint64_t n, bool *found, unsigned *s
         return ret;
     ret = type == DB_BTREE ? tile_full_beyond_btree(r, n, found, stratum, last_leaf)
                            : tile_full_beyond_scan(r, n, found, stratum, last_leaf);
-    if (ret == 0 && r->bottom)
-        ret = tile_full_beyond_queue(r, n, found, stratum, last_leaf);
+    if (ret == 0)
+        ret = r->bottom ? tile_full_beyond_queue(r, n, found, stratum, last_leaf) : EINVAL;
     return ret;
 }

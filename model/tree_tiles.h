@@ -89,7 +89,7 @@ typedef struct tile_buf {
 } tile_buf;
 
 typedef struct tile_reader {
-    DB *bottom;               /* tiles-<id>, NULL when it does not exist yet */
+    DB *bottom;               /* tiles-<id> */
     DB *full;                 /* tiles */
     DB *edges;                /* tile_edges */
     DB_TXN *txn;              /* NULL: reads outside any transaction */
@@ -99,9 +99,9 @@ typedef struct tile_reader {
     tile_buf strata[TILE_STRATA];
 } tile_reader;
 
-/* Sets up r (cheaply: the tile buffers are not cleared). bottom must be
- * the config's queue inside an append transaction (new bottom tiles go
- * there); outside, NULL when it does not exist. cache may be NULL;
+/* Sets up r (cheaply: the tile buffers are not cleared). bottom is the
+ * config's bottom-tile queue (tree_queue_open, made when missing: another
+ * process may complete a tile into it at any time). cache may be NULL;
  * it is ignored inside a transaction, whose reads may not be committed.
  * size_hint (0 = unknown) is a size the tree had, best the current one: a
  * tile not complete at that size is looked for among the growing ones

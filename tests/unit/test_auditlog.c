@@ -1405,10 +1405,11 @@ Test(auditlog, tiles_legacy_btree)
     cr_assert_eq(bst->bt_ndata, N / 1024, "full tiles in the btree: %u", bst->bt_ndata);
     free(bst);
     /* A store made before the queues has its bottom tiles in tiles.db:
-     * move the first ten there. */
+     * move ten there (tiles 2..11: the queue's first record stays, so the
+     * moved ones read as empty records, not as before its first). */
     DB *bottom = NULL;
     cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
-    for (db_recno_t recno = 1; recno <= 10; recno++) {
+    for (db_recno_t recno = 3; recno <= 12; recno++) {
         uint8_t tile[TILE_MAX_BYTES], tkey[TILE_KEY_LEN];
         size_t len = 0;
         cr_assert_eq(store_get_into(bottom, NULL, &recno, sizeof recno, tile, sizeof tile, &len, 0), 0);
@@ -1475,4 +1476,81 @@ Test(auditlog, bottom_tile_never_overwritten)
     cr_assert_eq(size, 31);
     cr_assert_eq(store_get_into(bottom, NULL, &recno, sizeof recno, got, sizeof got, &len, 0), 0);
     cr_assert_eq(memcmp(got, junk, sizeof junk), 0);
+}
+
+/* A data directory made before the queues: bottom tiles in tiles.db, no
+ * tiles-<id>.db. Proofs and verify read tiles.db (a reader makes the empty
+ * queue), and appends after the upgrade put their complete bottom tiles in
+ * the queue: proofs across both match the naive tree. */
+Test(auditlog, bottom_tiles_before_the_queue)
+{
+    enum { OLD = 100, N = 200 };
+    salog_err err;
+    salog_err_init(&err);
+    uint8_t(*leaves)[32] = calloc(N, 32);
+    cr_assert_not_null(leaves);
+    uint8_t batch_root[32];
+    al_test_append_batch("before the queue", 0, OLD, leaves, batch_root);
+    /* Tiles 0..2 (events 0..95) into tiles.db, then the queue file gone. */
+    DB *bottom = NULL;
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    for (db_recno_t recno = 1; recno <= OLD / 32; recno++) {
+        uint8_t tile[TILE_MAX_BYTES], tkey[TILE_KEY_LEN];
+        size_t len = 0;
+        cr_assert_eq(store_get_into(bottom, NULL, &recno, sizeof recno, tile, sizeof tile, &len, 0), 0);
+        tile_key(tkey, al_test_cfg, 0, recno - 1);
+        al_test_put_raw(al_test_store->tiles, tkey, sizeof tkey, tile, sizeof tile);
+    }
+    store_close(al_test_store);
+    al_test_store = NULL;
+    char file[64];
+    snprintf(file, sizeof file, "tiles-%s.db", al_test_cfg);
+    DB_ENV *env = NULL;
+    cr_assert_eq(db_env_create(&env, 0), 0);
+    cr_assert_eq(env->open(env, al_test_data,
+                           DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER, 0),
+                 0);
+    cr_assert_eq(env->dbremove(env, NULL, file, NULL, DB_AUTO_COMMIT), 0);
+    cr_assert_eq(env->close(env, 0), 0);
+    cr_assert_eq(db_env_create(&env, 0), 0);
+    cr_assert_eq(env->remove(env, al_test_data, 0), 0);
+    cr_assert_eq(store_open(&al_test_store, al_test_data, false, &err), SALOG_OK, "%s",
+                 err.count ? err.items[0].detail : "");
+    char path[256];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", al_test_data, file);
+    cr_assert_neq(stat(path, &sb), 0);
+    for (int phase = 0; phase < 2; phase++) {
+        uint64_t n = phase == 0 ? OLD : N;
+        uint8_t root[32], naive[32];
+        al_test_naive_root(leaves, n, naive);
+        cr_assert_eq(auditlog_root_folded(al_test_store, al_test_cfg, n, root, &err), SALOG_OK);
+        cr_assert_eq(memcmp(root, naive, 32), 0, "folded root of %llu", (unsigned long long)n);
+        for (uint64_t i = 0; i < n; i += 7) {
+            char *proof = NULL;
+            cr_assert_eq(auditlog_membership_proof(al_test_store, al_test_cfg, i, n, &proof, &err), SALOG_OK);
+            cr_assert_eq(merkle_verify_membership_text(leaves[i], proof, naive), 1, "leaf %llu of %llu",
+                         (unsigned long long)i, (unsigned long long)n);
+            free(proof);
+        }
+        uint64_t problems = 9;
+        char *text = al_test_verify_report(&problems);
+        cr_assert_eq(problems, 0, "%s", text);
+        free(text);
+        if (phase == 0) {
+            /* A reader made the (empty) queue; the next appends fill it. */
+            cr_assert_eq(stat(path, &sb), 0);
+            al_test_append_batch("after the queue", OLD, N - OLD, leaves, batch_root);
+        }
+    }
+    /* Tiles 3..5 (events 96..191) are in the queue, 0..2 still only in
+     * tiles.db. */
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    for (db_recno_t recno = 1; recno <= N / 32; recno++) {
+        uint8_t tile[TILE_MAX_BYTES];
+        size_t len = 0;
+        cr_assert_eq(store_get_into(bottom, NULL, &recno, sizeof recno, tile, sizeof tile, &len, 0),
+                     recno <= OLD / 32 ? DB_NOTFOUND : 0, "record %u", (unsigned)recno);
+    }
+    free(leaves);
 }
