@@ -312,9 +312,9 @@ salog_status auditlog_append_groups(store *s, const char *config_id, const log_i
     }
     /* Opened outside the transaction: a handle opened inside one would
      * close with it if it aborted. */
-    int ret = stored_roots_queue(s, config_id, true, &c.roots_queue);
+    int ret = stored_roots_queue(s, config_id, &c.roots_queue);
     if (ret == 0)
-        ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, true, &c.tiles_queue);
+        ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, &c.tiles_queue);
     if (ret != 0) {
         st = store_db_error(s, ret, "opening the tree's queues", err);
         goto out;
@@ -377,14 +377,12 @@ static salog_status al_check_size(store *s, const char *config_id, uint64_t size
 }
 
 /* A tile reader outside any transaction, with the config's bottom-tile
- * queue, made when missing (a store from before the queues): a reader
- * without it would miss a bottom tile that an append in another process
- * completes into a new queue meanwhile. */
+ * queue (made when missing, tree_queues.h). */
 static salog_status al_reader_init(store *s, const char *config_id, uint64_t cur, tile_reader *rd,
                                    salog_err *err)
 {
     DB *bottom = NULL;
-    int ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, true, &bottom);
+    int ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, &bottom);
     if (ret != 0)
         return store_db_error(s, ret, "opening the bottom tiles", err);
     tile_reader_init(rd, bottom, s->tiles, s->tile_edges, NULL, config_id, s->tile_cache, cur);

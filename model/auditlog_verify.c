@@ -329,9 +329,9 @@ static int vf_check_stored_roots(vf_state *v)
     bool group_malformed = false; /* reported as malformed, not again as missing */
     bool seen_stored = false;
     uint64_t gap_from = 0; /* first size of an open gap after a stored root, 0: none */
-    DB *queue = NULL; /* none: nothing appended since the queues came */
-    int ret = stored_roots_queue(v->s, v->id, false, &queue);
-    if (ret != 0 && ret != DB_NOTFOUND)
+    DB *queue = NULL;
+    int ret = stored_roots_queue(v->s, v->id, &queue);
+    if (ret != 0)
         return ret;
     for (uint64_t size = 1; size <= v->n; size++) {
         uint64_t slot = (size - 1) % ROOT_GROUP_SIZES;
@@ -354,7 +354,7 @@ static int vf_check_stored_roots(vf_state *v)
         }
         bool stored = group_malformed;
         uint8_t root[MERKLE_HASH_LEN];
-        ret = queue ? stored_roots_queue_get(queue, NULL, size, root) : DB_NOTFOUND;
+        ret = stored_roots_queue_get(queue, NULL, size, root);
         if (ret != 0 && ret != DB_NOTFOUND)
             return ret;
         if (ret == 0) {
@@ -529,8 +529,8 @@ salog_status auditlog_verify(store *s, const char *config_id, FILE *report, uint
     v->report = report;
     if ((st = auditlog_size(s, config_id, &v->n, err)) != SALOG_OK)
         return st;
-    DB *bottom = NULL; /* made when missing, as for any reader (auditlog.c) */
-    ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, true, &bottom);
+    DB *bottom = NULL;
+    ret = tree_queue_open(s, config_id, TREE_QUEUE_TILES, &bottom);
     if (ret != 0)
         goto dberr;
     tile_reader_init(&v->tiles, bottom, s->tiles, s->tile_edges, NULL, config_id, NULL, v->n);

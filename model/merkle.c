@@ -160,8 +160,9 @@ out:
  * the point where the walk leaves the right edge (those entries fold into
  * the right-edge siblings, computed once for all of them). For a node inside
  * decomposition entry i of q entries this is i + (q - 1 - i) + level(i)
- * - (node level) <= q - 1 + 63 < 2 * 64 reads. */
-/* When `spans` is not NULL, spans[t] receives the range [lo, hi) of the
+ * - (node level) <= q - 1 + 63 < 2 * 64 reads.
+ *
+ * When `spans` is not NULL, spans[t] receives the range [lo, hi) of the
  * node that steps[t] is the sibling of (the node itself for t = 0). */
 static int merkle_node_path(merkle_node_reader rd, void *ctx, uint64_t n, unsigned level,
                             uint64_t index, merkle_step steps[MERKLE_MAX_LEVELS], size_t *count,

@@ -42,8 +42,8 @@
  * once. Locks take region memory only when used. */
 #define STORE_MAX_LOCKS     50000u
 /* The log region keeps a file name for every open database handle of every
- * process: with a stored-roots queue per config, many more than the fixed
- * set of files (Berkeley DB's default is about 60 KB). */
+ * process: with two queues per config (tree_queues.h), many more than the
+ * fixed set of files (Berkeley DB's default is about 60 KB). */
 #define STORE_LOG_REGION    (2u * 1024u * 1024u)
 #define STORE_FILE_MODE     0660
 #define STORE_DIR_MODE      0770
@@ -329,12 +329,6 @@ static int store_open_db_in(DB_ENV *env, DB **out, const char *file, DBTYPE type
     return ret;
 }
 
-static int store_open_db_flags(store *s, DB **out, const char *file, DBTYPE type, u_int32_t db_flags,
-                               u_int32_t pagesize)
-{
-    return store_open_db_in(s->env, out, file, type, db_flags, pagesize, 0);
-}
-
 int store_open_db_file(store *s, DB **out, const char *file, DBTYPE type, u_int32_t pagesize, u_int32_t record_len)
 {
     return store_open_db_in(s->env, out, file, type, 0, pagesize, record_len);
@@ -344,7 +338,7 @@ int store_open_db_file(store *s, DB **out, const char *file, DBTYPE type, u_int3
  * (stored_roots.h): opened when it exists, read only, never made. */
 static int store_open_legacy_root_groups(store *s)
 {
-    int ret = store_open_db_flags(s, &s->root_groups, "root_groups.db", DB_UNKNOWN, 0, 0);
+    int ret = store_open_db_file(s, &s->root_groups, "root_groups.db", DB_UNKNOWN, 0, 0);
     return ret == ENOENT ? 0 : ret;
 }
 
@@ -358,16 +352,16 @@ static int store_open_tiles(store *s)
 {
     int ret = ENOENT;
     for (int attempt = 0; attempt <= STORE_DEADLOCK_RETRIES && ret == ENOENT; attempt++) {
-        ret = store_open_db_flags(s, &s->tiles, "tiles.db", DB_UNKNOWN, 0, 0);
+        ret = store_open_db_file(s, &s->tiles, "tiles.db", DB_UNKNOWN, 0, 0);
         if (ret == ENOENT)
-            ret = store_open_db_flags(s, &s->tiles, "tiles.db", DB_HASH, 0, TILE_DB_PAGESIZE);
+            ret = store_open_db_file(s, &s->tiles, "tiles.db", DB_HASH, TILE_DB_PAGESIZE, 0);
     }
     return ret;
 }
 
 static int store_open_db(store *s, DB **out, const char *file, DBTYPE type)
 {
-    return store_open_db_flags(s, out, file, type, 0, 0);
+    return store_open_db_file(s, out, file, type, 0, 0);
 }
 
 static void store_close_db(DB **db)
@@ -538,7 +532,7 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db(s, &s->meta, "meta.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->events, "events.db", DB_BTREE)) != 0 ||
         (ret = store_open_tiles(s)) != 0 ||
-        (ret = store_open_db_flags(s, &s->tile_edges, "tile_edges.db", DB_BTREE, 0, TILE_EDGE_DB_PAGESIZE)) != 0 ||
+        (ret = store_open_db_file(s, &s->tile_edges, "tile_edges.db", DB_BTREE, TILE_EDGE_DB_PAGESIZE, 0)) != 0 ||
         (ret = store_open_db(s, &s->heads, "heads.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->roots, "roots.db", DB_BTREE)) != 0 ||
         (ret = store_open_legacy_root_groups(s)) != 0 ||

@@ -10,9 +10,9 @@
 #include "model/store_internal.h"
 #include "model/tree_queues.h"
 
-int stored_roots_queue(store *s, const char *config_id, bool create, DB **out)
+int stored_roots_queue(store *s, const char *config_id, DB **out)
 {
-    return tree_queue_open(s, config_id, TREE_QUEUE_ROOTS, create, out);
+    return tree_queue_open(s, config_id, TREE_QUEUE_ROOTS, out);
 }
 
 int stored_roots_put(DB *queue, DB_TXN *txn, uint64_t first_size, const uint8_t (*roots)[MERKLE_HASH_LEN],
@@ -48,8 +48,7 @@ int stored_roots_queue_get(DB *queue, DB_TXN *txn, uint64_t size, uint8_t out[ME
 int stored_roots_get(store *s, const char *config_id, uint64_t size, uint8_t out[MERKLE_HASH_LEN])
 {
     DB *queue = NULL;
-    /* A reader does not make the file: none yet means none stored. */
-    int ret = stored_roots_queue(s, config_id, false, &queue);
+    int ret = stored_roots_queue(s, config_id, &queue);
     if (ret == 0)
         ret = stored_roots_queue_get(queue, NULL, size, out);
     if (ret == DB_NOTFOUND && s->root_groups)

@@ -31,8 +31,8 @@
 
 #define STORED_ROOTS_MAX_SIZE TREE_QUEUE_MAX_RECNO
 
-/* The config's queue (tree_queue_open with TREE_QUEUE_ROOTS). */
-int stored_roots_queue(store *s, const char *config_id, bool create, DB **out);
+/* The config's roots queue (tree_queue_open with TREE_QUEUE_ROOTS). */
+int stored_roots_queue(store *s, const char *config_id, DB **out);
 
 /* Stores roots[0..count) as the roots of sizes first_size .. first_size +
  * count - 1 (first_size >= 1) in the append's transaction; sizes above

@@ -18,8 +18,10 @@ typedef struct {
 } tree_queue_entry;
 
 /* Entries are only added, and a handle stays open until the store closes,
- * so a handle found under the lock is used without it (DB_THREAD). A
- * store has a handful of configs: a linear search is enough. */
+ * so a handle found under the lock is used without it (DB_THREAD). The
+ * search is linear: a shared read lock and a 36-byte compare per config,
+ * small beside the Berkeley DB read that follows for the dozens of configs
+ * a store has. */
 struct tree_queue_table {
     pthread_rwlock_t lock;
     tree_queue_entry *entries;
@@ -57,17 +59,6 @@ void tree_queue_table_free(tree_queue_table *t)
     free(t);
 }
 
-/* The id becomes part of a file name: only the characters ids are made of. */
-static bool tq_id_is_file_safe(const char *config_id)
-{
-    if (strlen(config_id) != ID_LEN)
-        return false;
-    for (const char *p = config_id; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return false;
-    return true;
-}
-
 /* The entry of config_id, or NULL; called with the lock held. */
 static tree_queue_entry *tq_find(const tree_queue_table *t, const char *config_id)
 {
@@ -97,11 +88,12 @@ static int tq_entry(tree_queue_table *t, const char *config_id, tree_queue_entry
     return 0;
 }
 
-int tree_queue_open(store *s, const char *config_id, tree_queue_kind kind, bool create, DB **out)
+int tree_queue_open(store *s, const char *config_id, tree_queue_kind kind, DB **out)
 {
     tree_queue_table *t = s->tree_queues;
     *out = NULL;
-    if ((unsigned)kind >= TREE_QUEUE_KINDS || !tq_id_is_file_safe(config_id))
+    /* The id becomes part of a file name. */
+    if ((unsigned)kind >= TREE_QUEUE_KINDS || !id_is_valid("pci_", config_id))
         return EINVAL;
     pthread_rwlock_rdlock(&t->lock);
     tree_queue_entry *e = tq_find(t, config_id);
@@ -118,10 +110,7 @@ int tree_queue_open(store *s, const char *config_id, tree_queue_kind kind, bool 
     if (len < 0 || (size_t)len >= sizeof file)
         return EINVAL;
     DB *queue = NULL;
-    int ret = store_open_db_file(s, &queue, file, create ? DB_QUEUE : DB_UNKNOWN, TREE_QUEUE_PAGESIZE,
-                                 create ? tree_queue_files[kind].record_len : 0);
-    if (ret == ENOENT)
-        return DB_NOTFOUND;
+    int ret = store_open_db_file(s, &queue, file, DB_QUEUE, TREE_QUEUE_PAGESIZE, tree_queue_files[kind].record_len);
     if (ret != 0)
         return ret;
     pthread_rwlock_wrlock(&t->lock);

@@ -38,10 +38,11 @@ void tree_queue_table_free(tree_queue_table *t);
 /* The `kind` queue of config_id, opened on first use in this process,
  * outside any transaction (a handle opened in a transaction that aborts
  * closes with it); later calls return the same handle, which the table
- * owns. A missing file is made when `create` (appends), else DB_NOTFOUND
- * (a reader: none yet means nothing stored there). Thread-safe. Returns 0,
- * DB_NOTFOUND, EINVAL (a config id that cannot name a file), ENOMEM or a
- * Berkeley DB error. */
-int tree_queue_open(store *s, const char *config_id, tree_queue_kind kind, bool create, DB **out);
+ * owns. A missing file is made, by readers too (a config with nothing
+ * appended since the queues came): an empty queue is harmless, and a
+ * reader that went without one would miss what an append in another
+ * process puts in the queue it makes meanwhile. Thread-safe. Returns 0,
+ * EINVAL (not a config id), ENOMEM or a Berkeley DB error. */
+int tree_queue_open(store *s, const char *config_id, tree_queue_kind kind, DB **out);
 
 #endif

@@ -59,9 +59,10 @@
 #define TILE_STRATA ((MERKLE_MAX_LEVELS + TILE_HEIGHT - 1) / TILE_HEIGHT)
 #define TILE_KEY_LEN (ID_LEN + 8 + 1)
 #define TILE_EDGE_KEY_LEN (ID_LEN + 1)
-/* Berkeley DB page sizes of new tiles and tile_edges databases. A tile
- * (1984 bytes) stays far below either's overflow threshold. For a million
- * events the bottom-tile queue takes 64 MB and tiles.db 5 MB (measured). */
+/* Berkeley DB page sizes of new tiles (the upper strata's complete tiles)
+ * and tile_edges databases. A tile (1984 bytes) stays far below either's
+ * overflow threshold. For a million events tiles.db takes 5 MB, and the
+ * bottom-tile queue (TREE_QUEUE_PAGESIZE) 64 MB (measured). */
 #define TILE_DB_PAGESIZE 65536
 #define TILE_EDGE_DB_PAGESIZE 16384
 

@@ -879,7 +879,7 @@ Test(auditlog, verify_reports_tile_shape)
     memset(junk, 0x5a, sizeof junk);
     tile_key(full_key, other_cfg, 0, 2);
     al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
-    cr_assert_eq(tree_queue_open(al_test_store, other_cfg, TREE_QUEUE_TILES, true, &other_bottom), 0);
+    cr_assert_eq(tree_queue_open(al_test_store, other_cfg, TREE_QUEUE_TILES, &other_bottom), 0);
     al_test_put_raw(other_bottom, &recno, sizeof recno, junk, sizeof junk);
     text = al_test_verify_report(&problems);
     cr_assert_eq(problems, 0, "%s", text);
@@ -887,7 +887,7 @@ Test(auditlog, verify_reports_tile_shape)
     /* This tree's, for events 288..319 in tiles.db and 160..191 in its
      * queue, and 224..255 in both: the tile ending first is named,
      * wherever it is and whatever order the (hash) database keeps. */
-    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, &bottom), 0);
     tile_key(full_key, al_test_cfg, 0, 9);
     al_test_put_raw(al_test_store->tiles, full_key, sizeof full_key, junk, sizeof junk);
     tile_key(full_key, al_test_cfg, 0, 7);
@@ -1110,7 +1110,7 @@ Test(auditlog, tiles_across_strata)
 static void al_test_queue_set(uint64_t from, uint64_t to, const uint8_t (*fill)[32])
 {
     DB *queue = NULL;
-    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, true, &queue), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &queue), 0);
     for (uint64_t k = from; k <= to; k++) {
         db_recno_t recno = (db_recno_t)k;
         if (fill)
@@ -1144,7 +1144,7 @@ Test(auditlog, stored_roots_every_size)
     cr_assert_not_null(naive);
     cr_assert_not_null(zeros);
     DB *queue = NULL;
-    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, true, &queue), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &queue), 0);
     for (uint64_t k = 1; k <= N; k++) {
         uint8_t stored[32], got[32];
         al_test_naive_root(leaves, k, naive[k]);
@@ -1157,24 +1157,36 @@ Test(auditlog, stored_roots_every_size)
     cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, N + 1, none), DB_NOTFOUND);
     cr_assert_eq(stored_roots_get(al_test_store, al_test_cfg, (uint64_t)STORED_ROOTS_MAX_SIZE + 1, none),
                  DB_NOTFOUND);
-    /* Sizes past the queue's numbers are not stored (folded). */
+    /* Sizes past the queue's numbers are not stored (a put at the last
+     * record number would make the queue read as empty): the queue's
+     * records are the same after such a put. */
+    DB_QUEUE_STAT *qs = NULL;
+    cr_assert_eq(queue->stat(queue, NULL, &qs, 0), 0);
+    db_recno_t cur_recno = qs->qs_cur_recno, first_recno = qs->qs_first_recno;
+    free(qs);
     cr_assert_eq(stored_roots_put(queue, NULL, (uint64_t)STORED_ROOTS_MAX_SIZE + 1, naive, 2), 0);
-    cr_assert_eq(stored_roots_queue_get(queue, NULL, (uint64_t)STORED_ROOTS_MAX_SIZE + 1, none), DB_NOTFOUND);
-    /* A config with nothing appended has no file, and reading does not
-     * make one. */
+    cr_assert_eq(queue->stat(queue, NULL, &qs, 0), 0);
+    cr_assert_eq(qs->qs_cur_recno, cur_recno);
+    cr_assert_eq(qs->qs_first_recno, first_recno);
+    free(qs);
+    cr_assert_eq(stored_roots_queue_get(queue, NULL, N, none), 0);
+    cr_assert_eq(memcmp(none, naive[N], 32), 0);
+    /* A config with nothing appended: reading makes its (empty) queue and
+     * finds nothing there. */
     char other_cfg[ID_LEN + 1], path[256];
     struct stat sb;
     DB *other = NULL;
     cr_assert_eq(id_generate("pci_", other_cfg), 0);
-    cr_assert_eq(stored_roots_queue(al_test_store, other_cfg, false, &other), DB_NOTFOUND);
-    cr_assert_eq(stored_roots_get(al_test_store, other_cfg, 1, none), DB_NOTFOUND);
     snprintf(path, sizeof path, "%s/roots-%s.db", al_test_data, other_cfg);
     cr_assert_neq(stat(path, &sb), 0);
-    snprintf(path, sizeof path, "%s/roots-%s.db", al_test_data, al_test_cfg);
+    cr_assert_eq(stored_roots_get(al_test_store, other_cfg, 1, none), DB_NOTFOUND);
     cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, other_cfg, &other), 0);
+    cr_assert_neq(other, queue);
+    cr_assert_eq(stored_roots_queue(al_test_store, "pci_../../etc/passwd0000000000000000", &other), EINVAL);
     /* The same handle every time. */
     DB *again = NULL;
-    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, false, &again), 0);
+    cr_assert_eq(stored_roots_queue(al_test_store, al_test_cfg, &again), 0);
     cr_assert_eq(again, queue);
     /* Sizes 65..96 deleted, 97..100 zeroed: readers fold those sizes, and
      * verify names the gap. */
@@ -1408,7 +1420,7 @@ Test(auditlog, tiles_legacy_btree)
      * move ten there (tiles 2..11: the queue's first record stays, so the
      * moved ones read as empty records, not as before its first). */
     DB *bottom = NULL;
-    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, &bottom), 0);
     for (db_recno_t recno = 3; recno <= 12; recno++) {
         uint8_t tile[TILE_MAX_BYTES], tkey[TILE_KEY_LEN];
         size_t len = 0;
@@ -1462,7 +1474,7 @@ Test(auditlog, bottom_tile_never_overwritten)
     uint8_t junk[TILE_MAX_BYTES], got[TILE_MAX_BYTES];
     size_t len = 0;
     memset(junk, 0x5a, sizeof junk);
-    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, &bottom), 0);
     al_test_put_raw(bottom, &recno, sizeof recno, junk, sizeof junk);
     salog_err err;
     salog_err_init(&err);
@@ -1493,7 +1505,7 @@ Test(auditlog, bottom_tiles_before_the_queue)
     al_test_append_batch("before the queue", 0, OLD, leaves, batch_root);
     /* Tiles 0..2 (events 0..95) into tiles.db, then the queue file gone. */
     DB *bottom = NULL;
-    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, &bottom), 0);
     for (db_recno_t recno = 1; recno <= OLD / 32; recno++) {
         uint8_t tile[TILE_MAX_BYTES], tkey[TILE_KEY_LEN];
         size_t len = 0;
@@ -1545,7 +1557,7 @@ Test(auditlog, bottom_tiles_before_the_queue)
     }
     /* Tiles 3..5 (events 96..191) are in the queue, 0..2 still only in
      * tiles.db. */
-    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, false, &bottom), 0);
+    cr_assert_eq(tree_queue_open(al_test_store, al_test_cfg, TREE_QUEUE_TILES, &bottom), 0);
     for (db_recno_t recno = 1; recno <= N / 32; recno++) {
         uint8_t tile[TILE_MAX_BYTES];
         size_t len = 0;

@@ -329,7 +329,7 @@ Test(front_pipeline, log_after_commit_leaves_out_a_failed_proof)
     /* Bottom tile 0 (events 0..31) gone: size 10's nodes are not there. */
     DB *bottom = NULL;
     db_recno_t first_tile = 1;
-    cr_assert_eq(tree_queue_open(fx.app.store, ids[0], TREE_QUEUE_TILES, false, &bottom), 0);
+    cr_assert_eq(tree_queue_open(fx.app.store, ids[0], TREE_QUEUE_TILES, &bottom), 0);
     cr_assert_eq(store_del(bottom, NULL, &first_tile, sizeof first_tile), 0);
     cr_assert_eq(call("POST", "/v1/log", body, fx.log_secret, &r, &o), 200, "%.*s", (int)r.body.len, r.body.data);
     json_object_object_get_ex(o, "status", &v);
