@@ -12,6 +12,7 @@
  * in accept with SIGUSR2 (handler installed without SA_RESTART). */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -402,6 +403,14 @@ int main(int argc, char **argv)
     worker w;
     memset(&w, 0, sizeof w);
     umask(007);
+#ifdef M_MXFAST
+    /* No fastbins: with them, glibc consolidates them on every allocation
+     * of 1 KB or more (a request's buffers), about a tenth of a worker's
+     * CPU under /v1/log; small chunks still come from the per-thread
+     * cache. Measured through lighttpd, six alternating pairs of /v1/log
+     * at 16 connections: 5,352 against 4,944 req/s on average. */
+    (void)mallopt(M_MXFAST, 0);
+#endif
     app_settings_from_env(&w.app.settings);
 
     if (FCGX_Init() != 0) {
