@@ -15,6 +15,7 @@
 #include <json.h>
 
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -757,6 +758,14 @@ salog_status codec_json_decode(sv_value **out, const char *buf, size_t len, int 
         goto out;
     }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    /* json-c moves to the "C" numeric locale around every parse with
+     * duplocale, newlocale and freelocale, and glibc runs each of those
+     * under one process-wide write lock: three per parse, contended by
+     * every request thread and the indexer. When the thread already uses
+     * the C locale object, all three return at once without the lock. The
+     * process never sets a locale, so the parse itself is unchanged. */
+    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    locale_t previous_locale = c_locale ? uselocale(c_locale) : (locale_t)0;
     jo = json_tokener_parse_ex(tok, buf, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
@@ -765,6 +774,10 @@ salog_status codec_json_decode(sv_value **out, const char *buf, size_t len, int 
         jo = json_tokener_parse_ex(tok, " ", 1);
         jerr = json_tokener_get_error(tok);
         end = len;
+    }
+    if (c_locale) {
+        uselocale(previous_locale);
+        freelocale(c_locale);
     }
     if (jerr == json_tokener_continue) {
         st = salog_err_set(err, SALOG_E_VALIDATION, "BadFormat", "/", "truncated JSON");

@@ -1,20 +1,38 @@
 /* Random identifiers and SHA-256 hex (model/ids.h). */
 #include "model/ids.h"
+#include "model/merkle.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define ID_RANDOM_BYTES 20 /* 160 bits = exactly 32 base32 chars */
 #define ID_BODY_LEN     32
 
 static const char id_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
+/* From the kernel's CSPRNG (getrandom(2)), the source OpenSSL seeds from.
+ * RAND_bytes took two process-wide write locks per call in OpenSSL 3.0 (the
+ * method lock and the primary DRBG's), on every request's id. */
+static int id_random_bytes(unsigned char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = getrandom(buf + got, len - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
 int id_generate(const char *prefix4, char out[ID_LEN + 1])
 {
     unsigned char raw[ID_RANDOM_BYTES];
-    if (strlen(prefix4) != 4 || RAND_bytes(raw, sizeof raw) != 1)
+    if (strlen(prefix4) != 4 || id_random_bytes(raw, sizeof raw) != 0)
         return -1;
     memcpy(out, prefix4, 4);
     /* Base32 without padding: 5 bits per char, most significant first. */
@@ -51,15 +69,9 @@ bool id_is_valid(const char *prefix4, const char *s)
 void sha256_hex(const void *p, size_t len, char hex[65])
 {
     static const char digits[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (EVP_Digest(p, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
-        /* Cannot happen with a working libcrypto; never return stale text. */
-        memset(hex, '0', 64);
-        hex[64] = '\0';
-        return;
-    }
-    for (unsigned i = 0; i < 32; i++) {
+    uint8_t md[MERKLE_HASH_LEN];
+    merkle_sha256(p, len, md); /* the digest fetched once per process */
+    for (unsigned i = 0; i < MERKLE_HASH_LEN; i++) {
         hex[2 * i] = digits[md[i] >> 4];
         hex[2 * i + 1] = digits[md[i] & 15];
     }

@@ -1,6 +1,6 @@
 /* Random identifiers: prefix + 32 chars of [a-z2-7] (20 random bytes,
  * base32, as the cloud does): pci_ configs, prq_ requests, pas_ result
- * sets, pti_ token ids, pts_ token secrets. From OpenSSL's RAND_bytes. */
+ * sets, pti_ token ids, pts_ token secrets. From the kernel's getrandom(2). */
 #ifndef SALOG_IDS_H
 #define SALOG_IDS_H
 
