@@ -252,6 +252,13 @@ salog_status append_queue_submit(store *s, const char *config_id, const log_item
         for (aq_request *r = group; r; r = r->group_next)
             r->done = true;
         pthread_mutex_unlock(&q->mu);
+        /* The next leader is posted last. The group's wake-ups before it
+         * take about 220 us of a 1,260 us cycle (each woken thread may
+         * preempt this one), and the requests that arrive meanwhile join
+         * the next group. Posting the next leader first made groups of
+         * 5.9-6.8 requests instead of 7.5-7.8, more flushes, and a lower
+         * /v1/log@16: 0.372-0.448 x the floor against 0.430-0.514 in four
+         * alternating pairs through lighttpd. */
         for (aq_request *r = group, *next; r; r = next) {
             next = r->group_next; /* r may be gone once it is posted */
             if (r != &me)
