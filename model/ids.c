@@ -32,8 +32,12 @@ static int id_random_bytes(unsigned char *buf, size_t len)
 int id_generate(const char *prefix4, char out[ID_LEN + 1])
 {
     unsigned char raw[ID_RANDOM_BYTES];
-    if (strlen(prefix4) != 4 || id_random_bytes(raw, sizeof raw) != 0)
+    if (strlen(prefix4) != 4)
         return -1;
+    if (id_random_bytes(raw, sizeof raw) != 0) {
+        OPENSSL_cleanse(raw, sizeof raw); /* part of a secret may be there */
+        return -1;
+    }
     memcpy(out, prefix4, 4);
     /* Base32 without padding: 5 bits per char, most significant first. */
     unsigned acc = 0;
@@ -70,7 +74,12 @@ void sha256_hex(const void *p, size_t len, char hex[65])
 {
     static const char digits[] = "0123456789abcdef";
     uint8_t md[MERKLE_HASH_LEN];
-    merkle_sha256(p, len, md); /* the digest fetched once per process */
+    if (merkle_sha256(p, len, md) != 0) {
+        /* Cannot happen with a working libcrypto; never return stale text. */
+        memset(hex, '0', 64);
+        hex[64] = '\0';
+        return;
+    }
     for (unsigned i = 0; i < MERKLE_HASH_LEN; i++) {
         hex[2 * i] = digits[md[i] >> 4];
         hex[2 * i + 1] = digits[md[i] & 15];

@@ -26,11 +26,15 @@ static void merkle_digest_fetch(void)
     merkle_digest.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-void merkle_sha256(const void *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
+int merkle_sha256(const void *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
 {
     (void)pthread_once(&merkle_digest.once, merkle_digest_fetch);
-    if (!merkle_digest.sha256 || EVP_Digest(data, len, out, NULL, merkle_digest.sha256, NULL) != 1)
-        SHA256(data, len, out);
+    if (merkle_digest.sha256 && EVP_Digest(data, len, out, NULL, merkle_digest.sha256, NULL) == 1)
+        return 0;
+    if (SHA256(data, len, out))
+        return 0;
+    memset(out, 0, MERKLE_HASH_LEN); /* never leave stale bytes behind */
+    return -1;
 }
 
 /* The perfect subtrees of a tree of size n, largest (offset 0) first. */

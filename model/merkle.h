@@ -31,8 +31,11 @@ typedef int (*merkle_node_reader)(void *ctx, unsigned level, uint64_t index,
                                   uint8_t out[MERKLE_HASH_LEN]);
 
 /* SHA-256 of data[0..len) (libcrypto; the digest is fetched once per
- * process). Leaves are this over an envelope's canonical JSON. */
-void merkle_sha256(const void *data, size_t len, uint8_t out[MERKLE_HASH_LEN]);
+ * process). Leaves are this over an envelope's canonical JSON. Returns 0,
+ * or -1 when libcrypto fails, with out zeroed: the tree's own callers treat
+ * that as impossible; callers that hand a digest out (token digests, ids'
+ * sha256_hex) check it. */
+int merkle_sha256(const void *data, size_t len, uint8_t out[MERKLE_HASH_LEN]);
 
 /* SHA-256(left || right). */
 void merkle_hash_children(const uint8_t left[MERKLE_HASH_LEN], const uint8_t right[MERKLE_HASH_LEN],

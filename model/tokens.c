@@ -57,8 +57,7 @@ _Static_assert(TOKEN_DIGEST_LEN == MERKLE_HASH_LEN, "a token digest is one SHA-2
 
 static int token_digest(const char *secret, size_t len, unsigned char md[TOKEN_DIGEST_LEN])
 {
-    merkle_sha256(secret, len, md); /* the digest fetched once per process */
-    return 0;
+    return merkle_sha256(secret, len, md); /* the digest fetched once per process */
 }
 
 static void token_digest_hex(const unsigned char md[TOKEN_DIGEST_LEN], char hex[65])

@@ -2,11 +2,12 @@
 # make bench: wrk through lighttpd on 127.0.0.1, all figures in one run, each
 # printed with its ratio to the no-op floor measured in the same run (the
 # machines are shared and noisy: compare ratios, not absolute numbers).
-# The floor is measured right before and right after each HTTP figure, and
-# that figure's ratio uses the mean of the two: this machine's speed drifts
-# within a run (the floor moved from 15,674 to 11,388 req/s between the
-# start of one run and the end of its /v1/log@16), so a floor measured a
-# minute away says less about the conditions a figure ran under.
+# The floor is measured right before and right after each figure given as a
+# ratio to it, and that figure's ratio uses the mean of the two: this
+# machine's speed drifts within a run (the floor moved from 15,674 to
+# 11,388 req/s between the start of one run and the end of its
+# /v1/log@16), so a floor measured a minute away says less about the
+# conditions a figure ran under.
 #   floor       POST /_salog/noop — same worker, same envelope, no storage
 #   /v1/log     one event per request, durable before Success, at 1, 4, 16 connections
 #   /v2/log     100-event batches, 16 connections (events/s = requests/s x 100)
@@ -62,16 +63,26 @@ run() {
 }
 # Waits (at most 300 s) until the search index covers every logged event, so
 # that no run is measured while the background indexer catches up on the
-# events of the run before it.
+# events of the run before it. Says how long it waited (after /v2/log's
+# batches that is minutes), and fails the bench when the index does not
+# catch up or the counts cannot be read.
 wait_indexed() {
     i=0
     while [ $i -lt 300 ]; do
-        "$TOP/bin/salog" --data "$WORK/data" stats |
-            sed -n 's/.*	events \([0-9]*\)	.*	indexed \([0-9]*\)$/\1 \2/p' |
-            awk '$1 != $2 { lag = 1 } END { exit lag }' && return 0
+        counts=$("$TOP/bin/salog" --data "$WORK/data" stats |
+            sed -n 's/.*	events \([0-9]*\)	.*	indexed \([0-9]*\)$/\1 \2/p')
+        if [ -z "$counts" ]; then
+            echo "bench: salog stats printed no event and index counts" >&2
+            return 1
+        fi
+        if echo "$counts" | awk '$1 != $2 { lag = 1 } END { exit lag }'; then
+            [ $i -gt 0 ] && echo "bench: waited $i s for the search index to catch up" >&2
+            return 0
+        fi
         i=$((i+1)); sleep 1
     done
     echo "bench: the search index did not catch up within 300 s" >&2
+    return 1
 }
 # floor N: the no-op floor, once the indexer has caught up (its work would
 # otherwise slow the floor down and flatter the ratios).
@@ -94,28 +105,34 @@ kill "$(cat "$WORK/lighttpd.pid")"; sleep 1
 sed -i 's/"SALOG_DATA" => /"SALOG_SEARCH_INDEX" => "off", "SALOG_DATA" => /' "$WORK/lighttpd.conf"
 lighttpd -D -f "$WORK/lighttpd.conf" >> "$WORK/stderr.log" 2>&1 &
 i=0; until curl -s -o /dev/null "http://127.0.0.1:$PORT/"; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done
+# Floors around it too, for the drift-corrected on/off figure printed for
+# information (nothing is indexed now, so there is nothing to wait for).
+F5=$(run floor5 "$WORK/noop.lua" /_salog/noop 16)
 L16OFF=$(run log16off "$WORK/log.lua" /v1/log 16)
+F6=$(run floor6 "$WORK/noop.lua" /_salog/noop 16)
 
-python3 - "$F0" "$F1" "$F2" "$F3" "$F4" "$L1" "$L4" "$L16" "$B16" "$L16OFF" <<'PY'
+python3 - "$F0" "$F1" "$F2" "$F3" "$F4" "$F5" "$F6" "$L1" "$L4" "$L16" "$B16" "$L16OFF" <<'PY'
 import sys
-f0, f1, f2, f3, f4, l1, l4, l16, b16, l16off = map(float, sys.argv[1:])
+f0, f1, f2, f3, f4, f5, f6, l1, l4, l16, b16, l16off = map(float, sys.argv[1:])
 floors = (f0, f1, f2, f3, f4)
 print("bench: no-op floor %.0f req/s on average over the run (%s)" % (sum(floors) / 5, ", ".join("%.0f" % f for f in floors)))
 print("bench: each ratio is to the mean of the floors measured right before and right after that figure")
-def line(name, v, before, after, events=None):
+def line(name, v, before, after, events=None, note=""):
     f = (before + after) / 2
     ev = v if events is None else events
-    print("bench: %s %8.0f req/s = %8.0f events/s   floor %6.0f (%.0f, %.0f)   ratio %.3f"
-          % (name, v, ev, f, before, after, ev / f))
+    print("bench: %s %8.0f req/s = %8.0f events/s   floor %6.0f (%.0f, %.0f)   ratio %.3f%s"
+          % (name, v, ev, f, before, after, ev / f, note))
     return ev / f
 line("/v1/log  1 conn ", l1, f0, f1)
 line("/v1/log  4 conns", l4, f1, f2)
 r16 = line("/v1/log 16 conns", l16, f2, f3)
-rb = line("/v2/log 16 conns", b16, f3, f4, b16 * 100)
+rb = line("/v2/log 16 conns", b16, f3, f4, b16 * 100, " (events/s over floor req/s)")
 print("bench: target /v1/log@16 >= 0.35 x floor: %s" % ("met" if r16 >= 0.35 else "NOT met"))
 print("bench: target /v2/log events/s >= 3 x floor: %s" % ("met" if rb >= 3 else "NOT met"))
 print("bench: /v1/log 16 conns with search indexing off %.0f req/s; with indexing on / off = %.3f (target >= 0.8: %s)"
       % (l16off, l16 / l16off, "met" if l16 / l16off >= 0.8 else "NOT met"))
+print("bench:   for information, each over the floors around it: on %.3f / off %.3f = %.3f (floors %.0f, %.0f around the off run)"
+      % (r16, l16off / ((f5 + f6) / 2), r16 / (l16off / ((f5 + f6) / 2)), f5, f6))
 PY
 "$TOP/bin/salog" --data "$WORK/data" verify | tail -n 2
 [ "${BENCH_HTTP_ONLY:-0}" = 1 ] && exit 0   # just the wrk part (quick comparisons)
