@@ -24,7 +24,10 @@ salog_status auth_authenticate(request_ctx *rc)
     size_t len = strlen(h);
     while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
         len--;
-    salog_status st = tokens_authenticate(rc->app->store, h, len, time_now_us(), &rc->token, &rc->err);
+    salog_status st = auth_epoch_read(rc->app->store, &rc->auth_epoch, &rc->err);
+    if (st != SALOG_OK)
+        return st;
+    st = tokens_authenticate_at(rc->app->store, h, len, time_now_us(), &rc->auth_epoch, &rc->token, &rc->err);
     if (st == SALOG_OK)
         rc->has_token = true;
     return st;
@@ -43,7 +46,8 @@ salog_status auth_require_scope(request_ctx *rc, unsigned scope)
 static salog_status load_config(request_ctx *rc, const char *id, sv_value **config)
 {
     /* Read-only use by every caller of auth_resolve_config. */
-    salog_status st = configs_get_shared(rc->app->store, id, config, &rc->err);
+    salog_status st = configs_get_shared_at(rc->app->store, id, rc->has_token ? &rc->auth_epoch : NULL, config,
+                                            &rc->err);
     if (st == SALOG_E_VALIDATION) {
         salog_err_init(&rc->err);
         st = salog_err_set(&rc->err, SALOG_E_VALIDATION, "ConfigNotExist", "/config_id", "no config with this id exists");
@@ -102,7 +106,7 @@ salog_status auth_resolve_config(request_ctx *rc, char out[ID_LEN + 1], sv_value
     } else {
         /* An unbound token: only whether there are none, one or several matters. */
         char first[ID_LEN + 1];
-        st = configs_peek(rc->app->store, 2, &usable, first, &rc->err);
+        st = configs_peek_at(rc->app->store, 2, rc->has_token ? &rc->auth_epoch : NULL, &usable, first, &rc->err);
         if (st != SALOG_OK)
             goto out;
         snprintf(peeked, sizeof peeked, "%s", first);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,8 @@ struct config_put_ctx {
 static int config_create_txn(store *s, DB_TXN *txn, void *vctx)
 {
     struct config_put_ctx *c = vctx;
-    return store_put_json(s->configs, txn, c->id, c->v, DB_NOOVERWRITE);
+    int ret = store_put_json(s->configs, txn, c->id, c->v, DB_NOOVERWRITE);
+    return ret == 0 ? auth_epoch_bump(s, txn) : ret;
 }
 
 salog_status configs_create(store *s, const sv_value *config, sv_value **out, salog_err *err)
@@ -138,9 +140,17 @@ static int config_raw_read(store *s, DB_TXN *txn, void *vctx)
 
 salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_err *err)
 {
+    return configs_get_shared_at(s, id, NULL, out, err);
+}
+
+salog_status configs_get_shared_at(store *s, const char *id, const auth_epoch *epoch, sv_value **out,
+                                   salog_err *err)
+{
     *out = NULL;
     if (!id || !id_is_valid("pci_", id))
         return config_not_found(err);
+    if (epoch && (*out = json_cache_get_tagged(s->config_cache, id, epoch->bytes)) != NULL)
+        return SALOG_OK;
     struct config_raw_ctx ctx = {.id = id, .raw = NULL, .len = 0};
     int ret = store_read_run(s, config_raw_read, &ctx);
     if (ret != 0) {
@@ -149,7 +159,7 @@ salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_
     }
     if (!ctx.raw)
         return config_not_found(err);
-    *out = json_cache_decode(s->config_cache, id, ctx.raw, ctx.len);
+    *out = json_cache_decode(s->config_cache, id, ctx.raw, ctx.len, epoch ? epoch->bytes : NULL);
     free(ctx.raw);
     if (!*out)
         return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "the stored config is unreadable");
@@ -213,6 +223,8 @@ static int config_replace_txn(store *s, DB_TXN *txn, void *vctx)
         goto out;
     }
     ret = store_put_json(s->configs, txn, c->id, c->result, 0);
+    if (ret == 0)
+        ret = auth_epoch_bump(s, txn);
 out:
     sv_free(old);
     return ret;
@@ -258,7 +270,8 @@ static int config_delete_txn(store *s, DB_TXN *txn, void *vctx)
         return STORE_TXN_ROLLBACK;
     if (ret != 0)
         return ret;
-    return store_del(s->configs, txn, c->id, strlen(c->id));
+    ret = store_del(s->configs, txn, c->id, strlen(c->id));
+    return ret == 0 ? auth_epoch_bump(s, txn) : ret;
 }
 
 salog_status configs_delete(store *s, const char *id, sv_value **out, salog_err *err)
@@ -694,12 +707,66 @@ static int config_peek_key(const void *key, size_t key_len, const void *val, siz
     return ++c->count >= c->max ? CONFIG_PEEK_STOP : 0; /* only "none, one or several?" matters */
 }
 
+struct config_peek_memo {
+    pthread_mutex_t mu;
+    bool valid;
+    unsigned char epoch[AUTH_EPOCH_LEN]; /* read before the scan that gave the rest */
+    size_t max, count;
+    char first[ID_LEN + 1];
+};
+
+config_peek_memo *config_peek_memo_new(void)
+{
+    config_peek_memo *m = calloc(1, sizeof *m);
+    if (m && pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m);
+        m = NULL;
+    }
+    return m;
+}
+
+void config_peek_memo_free(config_peek_memo *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
 salog_status configs_peek(store *s, size_t max, size_t *count, char first[ID_LEN + 1], salog_err *err)
 {
+    return configs_peek_at(s, max, NULL, count, first, err);
+}
+
+salog_status configs_peek_at(store *s, size_t max, const auth_epoch *epoch, size_t *count,
+                             char first[ID_LEN + 1], salog_err *err)
+{
     config_peek c = {.max = max ? max : 1};
-    int ret = store_scan(s->configs, NULL, config_peek_key, &c);
-    if (ret != 0 && ret != CONFIG_PEEK_STOP)
-        return store_db_error(s, ret, "counting configs", err);
+    config_peek_memo *m = s->config_peek_memo;
+    bool remembered = false;
+    if (epoch && m) {
+        pthread_mutex_lock(&m->mu);
+        if (m->valid && m->max == c.max && memcmp(m->epoch, epoch->bytes, AUTH_EPOCH_LEN) == 0) {
+            c.count = m->count;
+            memcpy(c.first, m->first, sizeof c.first);
+            remembered = true;
+        }
+        pthread_mutex_unlock(&m->mu);
+    }
+    if (!remembered) {
+        int ret = store_scan(s->configs, NULL, config_peek_key, &c);
+        if (ret != 0 && ret != CONFIG_PEEK_STOP)
+            return store_db_error(s, ret, "counting configs", err);
+        if (epoch && m) {
+            pthread_mutex_lock(&m->mu);
+            m->valid = true;
+            memcpy(m->epoch, epoch->bytes, AUTH_EPOCH_LEN);
+            m->max = c.max;
+            m->count = c.count;
+            memcpy(m->first, c.first, sizeof m->first);
+            pthread_mutex_unlock(&m->mu);
+        }
+    }
     *count = c.count;
     snprintf(first, ID_LEN + 1, "%s", c.first);
     return SALOG_OK;

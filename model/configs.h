@@ -15,6 +15,7 @@
 
 #include "codec/error.h"
 #include "codec/value.h"
+#include "model/auth_epoch.h"
 #include "model/ids.h"
 #include "model/store.h"
 
@@ -29,6 +30,12 @@ salog_status configs_get(store *s, const char *id, sv_value **out, salog_err *er
  * between threads (codec/value.h sv_share) and released with sv_free. It is
  * always the stored config as it is now; only its decoding is reused. */
 salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_err *err);
+/* The same, where `epoch` was read (auth_epoch_read) before this call: the
+ * config this process read under the same epoch is given without reading
+ * it again, so it is the stored config as of the epoch. NULL epoch: read
+ * it, as configs_get_shared. */
+salog_status configs_get_shared_at(store *s, const char *id, const auth_epoch *epoch, sv_value **out,
+                                   salog_err *err);
 /* *exists = whether config `id` is stored. A storage error is returned as
  * such (err filled), never as "absent". */
 salog_status configs_exists(store *s, const char *id, bool *exists, salog_err *err);
@@ -63,6 +70,11 @@ salog_status configs_all_ids(store *s, char ***ids, size_t *count, salog_err *er
  * decoding), and the id of the first one in key order: enough to tell an
  * unbound token's "none, one or several" on every request. */
 salog_status configs_peek(store *s, size_t max, size_t *count, char first[ID_LEN + 1], salog_err *err);
+/* The same, where `epoch` was read (auth_epoch_read) before this call: this
+ * process's last answer under the same epoch and max is given without a
+ * scan. NULL epoch: scan, as configs_peek. */
+salog_status configs_peek_at(store *s, size_t max, const auth_epoch *epoch, size_t *count,
+                             char first[ID_LEN + 1], salog_err *err);
 
 /* A copy of `config` without write-only members (forwarding secrets). */
 sv_value *configs_public_view(const sv_value *config);

@@ -405,6 +405,7 @@ void store_close(store *s)
     append_queue_free(s->append_queue);
     json_cache_free(s->config_cache);
     json_cache_free(s->token_cache);
+    config_peek_memo_free(s->config_peek_memo);
     tile_cache_free(s->tile_cache);
     free(s->data_dir);
     free(s);
@@ -486,9 +487,11 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
     s->append_queue = append_queue_new();
     s->config_cache = json_cache_new();
     s->token_cache = json_cache_new();
+    s->config_peek_memo = config_peek_memo_new();
     s->tile_cache = tile_cache_new();
     s->tree_queues = tree_queue_table_new();
-    if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache || !s->tile_cache ||
+    if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache || !s->config_peek_memo ||
+        !s->tile_cache ||
         !s->tree_queues) {
         st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
         goto out;

@@ -55,7 +55,8 @@ struct store {
     DB *search_results; /* pas_ id -> stored result set */
     struct append_queue *append_queue; /* group commit of this process's appends */
     struct json_cache *config_cache; /* decoded configs (json_cache.h) */
-    struct json_cache *token_cache;  /* decoded token records */
+    struct json_cache *token_cache;  /* decoded token records, by secret digest */
+    struct config_peek_memo *config_peek_memo; /* configs_peek_at's last answer */
     struct tile_cache *tile_cache;   /* copies of upper Merkle tiles (tile_cache.h) */
 };
 
@@ -63,6 +64,15 @@ struct store {
  * environment, in its own auto-commit transaction; record_len != 0 gives
  * a queue its fixed record length. Returns 0 or a DB error. */
 int store_open_db_file(store *s, DB **out, const char *file, DBTYPE type, u_int32_t pagesize, u_int32_t record_len);
+
+/* configs_peek_at's memo (configs.c); new gives NULL when out of memory. */
+typedef struct config_peek_memo config_peek_memo;
+config_peek_memo *config_peek_memo_new(void);
+void config_peek_memo_free(config_peek_memo *m);
+
+/* Replaces the auth epoch (auth_epoch.h) inside txn: every transaction that
+ * writes a token or a config calls it. Returns 0 or an error. */
+int auth_epoch_bump(store *s, DB_TXN *txn);
 
 /* How many times a transaction that lost a deadlock is tried again. */
 #define STORE_DEADLOCK_RETRIES 8

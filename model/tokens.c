@@ -216,6 +216,8 @@ static int token_create_txn(store *s, DB_TXN *txn, void *vctx)
     if (ret == 0)
         ret = store_put(s->token_digests, txn, c->digest, TOKEN_DIGEST_LEN, c->id, strlen(c->id),
                         DB_NOOVERWRITE);
+    if (ret == 0)
+        ret = auth_epoch_bump(s, txn);
     return ret;
 }
 
@@ -267,7 +269,9 @@ out:
 
 struct token_auth_ctx {
     const unsigned char *digest;
-    sv_value *rec; /* NULL when the digest is unknown */
+    const char *digest_hex;   /* the token cache's key */
+    const unsigned char *tag; /* the auth epoch read before, or NULL */
+    sv_value *rec;            /* NULL when the digest is unknown */
 };
 
 static int token_auth_read(store *s, DB_TXN *txn, void *vctx)
@@ -295,8 +299,10 @@ static int token_auth_read(store *s, DB_TXN *txn, void *vctx)
         return 0;
     if (ret != 0)
         return ret;
-    /* Shared and read-only: token_info_from_record copies what it keeps. */
-    c->rec = json_cache_decode(s->token_cache, key, raw, raw_len);
+    /* Shared and read-only: token_info_from_record copies what it keeps.
+     * Keyed by digest, so that the next request with this secret and the
+     * same epoch needs no read at all. */
+    c->rec = json_cache_decode(s->token_cache, c->digest_hex, raw, raw_len, c->tag);
     free(raw);
     return c->rec ? 0 : EINVAL;
 }
@@ -310,10 +316,17 @@ static salog_status token_unauthorized(salog_err *err)
 salog_status tokens_authenticate(store *s, const char *secret, size_t secret_len, int64_t now_us,
                                  token_info *out, salog_err *err)
 {
+    return tokens_authenticate_at(s, secret, secret_len, now_us, NULL, out, err);
+}
+
+salog_status tokens_authenticate_at(store *s, const char *secret, size_t secret_len, int64_t now_us,
+                                    const auth_epoch *epoch, token_info *out, salog_err *err)
+{
     salog_status st = SALOG_OK;
     unsigned char digest[TOKEN_DIGEST_LEN];
     char digest_hex[65];
-    struct token_auth_ctx ctx = {.digest = digest, .rec = NULL};
+    struct token_auth_ctx ctx = {
+        .digest = digest, .digest_hex = digest_hex, .tag = epoch ? epoch->bytes : NULL, .rec = NULL};
     memset(out, 0, sizeof *out);
     if (!secret || secret_len != TOKEN_SECRET_LEN) {
         st = token_unauthorized(err);
@@ -324,7 +337,9 @@ salog_status tokens_authenticate(store *s, const char *secret, size_t secret_len
         goto out;
     }
     token_digest_hex(digest, digest_hex);
-    int ret = store_read_run(s, token_auth_read, &ctx);
+    if (epoch)
+        ctx.rec = json_cache_get_tagged(s->token_cache, digest_hex, epoch->bytes);
+    int ret = ctx.rec ? 0 : store_read_run(s, token_auth_read, &ctx);
     if (ret != 0) {
         st = store_db_error(s, ret, "reading the token", err);
         goto out;
@@ -442,6 +457,8 @@ static int token_revoke_txn(store *s, DB_TXN *txn, void *vctx)
         ret = ENOMEM;
     else
         ret = store_put_json(s->tokens, txn, c->id, rec, 0);
+    if (ret == 0)
+        ret = auth_epoch_bump(s, txn);
     sv_free(rec);
     return ret;
 }

@@ -14,6 +14,7 @@
 
 #include "codec/error.h"
 #include "codec/value.h"
+#include "model/auth_epoch.h"
 #include "model/ids.h"
 #include "model/store.h"
 
@@ -52,9 +53,15 @@ void token_info_clear(token_info *t);
 salog_status tokens_create(store *s, const token_spec *spec, char secret_out[TOKEN_SECRET_LEN + 1],
                            token_info *info_out, salog_err *err);
 
-/* Resolves a presented secret (the text after "Bearer "). */
+/* Resolves a presented secret (the text after "Bearer "), reading the
+ * stored token. */
 salog_status tokens_authenticate(store *s, const char *secret, size_t secret_len, int64_t now_us,
                                  token_info *out, salog_err *err);
+/* The same, where `epoch` was read (auth_epoch_read) before this call: the
+ * token record this process read under the same epoch is used without
+ * reading it again. NULL epoch: read it, as tokens_authenticate. */
+salog_status tokens_authenticate_at(store *s, const char *secret, size_t secret_len, int64_t now_us,
+                                    const auth_epoch *epoch, token_info *out, salog_err *err);
 
 /* Every token, oldest first. *out is an array of *count infos; free each
  * with token_info_clear, then free(*out). */

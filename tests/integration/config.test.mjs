@@ -173,6 +173,27 @@ describe(`config API via ${SERVER}`, () => {
       400, "ValidationError", "BadFormatPangeaDuration", "/overrides/t1/warm_storage");
   });
 
+  it("a config changed or deleted through one worker is seen by the next request of every worker", async () => {
+    const c = await create(minimalConfig(`seen-${uniq()}`));
+    const t = newToken(["--scope", "search", "--config", c.id]);
+    // Several requests each time, so that every worker process reads (and
+    // keeps) the config before it changes.
+    for (let i = 0; i < 6; i++) {
+      const s = envelope(await post("/v1/schema", {}, { token: t.secret }), 200, "Success").result;
+      assert.equal(s.fields[0].description, undefined);
+    }
+    const next = { ...c, schema: structuredClone(c.schema) };
+    next.schema.fields[0].description = "the message";
+    envelope(await post("/v1beta/config/update", next), 200, "Success");
+    for (let i = 0; i < 6; i++) {
+      const s = envelope(await post("/v1/schema", {}, { token: t.secret }), 200, "Success").result;
+      assert.equal(s.fields[0].description, "the message");
+    }
+    envelope(await post("/v1beta/config/delete", { id: c.id }), 200, "Success");
+    for (let i = 0; i < 6; i++)
+      errorItem(await post("/v1/schema", {}, { token: t.secret }), 400, "ValidationError", "ConfigNotExist", "/config_id");
+  });
+
   it("resolves configs for /v1/schema per token binding", async () => {
     const a = await create(minimalConfig(`sa-${uniq()}`));
     const b = await create(minimalConfig(`sb-${uniq()}`));

@@ -24,10 +24,15 @@ describe(`frame via ${SERVER}`, () => {
     errorItem(await post("/v1beta/config/list", {}, { token: null, headers: { Authorization: "Basic eDp5" } }),
       401, "Unauthorized", "Unauthorized");
     const t = newToken(["--scope", "admin", "--name", "to-revoke"]);
-    assert.equal((await post("/v1beta/config/list", {}, { token: t.secret })).http, 200);
+    // Several requests, so that each worker process has read (and kept) the
+    // token before another process revokes it: every one must see the
+    // revocation on its next request.
+    for (let i = 0; i < 6; i++)
+      assert.equal((await post("/v1beta/config/list", {}, { token: t.secret })).http, 200);
     const { salogCli } = await import("./lib.mjs");
     salogCli(["token", "revoke", t.id]);
-    errorItem(await post("/v1beta/config/list", {}, { token: t.secret }), 401, "Unauthorized", "Unauthorized");
+    for (let i = 0; i < 6; i++)
+      errorItem(await post("/v1beta/config/list", {}, { token: t.secret }), 401, "Unauthorized", "Unauthorized");
   });
 
   it("401 for an expired token", async () => {
