@@ -19,8 +19,9 @@ typedef struct request_ctx {
     envelope_ctx env;
     token_info token;        /* valid when has_token */
     bool has_token;
-    /* Read once, before the token: the token and config reads of this
-     * request are of the store as of this epoch (model/auth_epoch.h). */
+    /* Read once, before the token: the token and config records this
+     * request reads through it include every change committed before it
+     * was read (model/auth_epoch.h). */
     auth_epoch auth_epoch;
     sv_value *body;          /* decoded body object (owned), NULL for GET */
     const char *tail;        /* path remainder for prefix routes ("/request/" → id) */

@@ -147,6 +147,8 @@ salog_status configs_get_shared_at(store *s, const char *id, const auth_epoch *e
                                    salog_err *err)
 {
     *out = NULL;
+    if (epoch && !epoch->usable)
+        epoch = NULL;
     if (!id || !id_is_valid("pci_", id))
         return config_not_found(err);
     if (epoch && (*out = json_cache_get_tagged(s->config_cache, id, epoch->bytes)) != NULL)
@@ -744,6 +746,8 @@ salog_status configs_peek_at(store *s, size_t max, const auth_epoch *epoch, size
     config_peek c = {.max = max ? max : 1};
     config_peek_memo *m = s->config_peek_memo;
     bool remembered = false;
+    if (epoch && !epoch->usable)
+        epoch = NULL;
     if (epoch && m) {
         pthread_mutex_lock(&m->mu);
         if (m->valid && m->max == c.max && memcmp(m->epoch, epoch->bytes, AUTH_EPOCH_LEN) == 0) {

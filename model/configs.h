@@ -32,8 +32,8 @@ salog_status configs_get(store *s, const char *id, sv_value **out, salog_err *er
 salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_err *err);
 /* The same, where `epoch` was read (auth_epoch_read) before this call: the
  * config this process read under the same epoch is given without reading
- * it again, so it is the stored config as of the epoch. NULL epoch: read
- * it, as configs_get_shared. */
+ * it again; either way it includes every change committed before the epoch
+ * was read. NULL (or unusable) epoch: read it, as configs_get_shared. */
 salog_status configs_get_shared_at(store *s, const char *id, const auth_epoch *epoch, sv_value **out,
                                    salog_err *err);
 /* *exists = whether config `id` is stored. A storage error is returned as
@@ -72,7 +72,7 @@ salog_status configs_all_ids(store *s, char ***ids, size_t *count, salog_err *er
 salog_status configs_peek(store *s, size_t max, size_t *count, char first[ID_LEN + 1], salog_err *err);
 /* The same, where `epoch` was read (auth_epoch_read) before this call: this
  * process's last answer under the same epoch and max is given without a
- * scan. NULL epoch: scan, as configs_peek. */
+ * scan. NULL (or unusable) epoch: scan, as configs_peek. */
 salog_status configs_peek_at(store *s, size_t max, const auth_epoch *epoch, size_t *count,
                              char first[ID_LEN + 1], salog_err *err);
 

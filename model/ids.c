@@ -15,7 +15,7 @@ static const char id_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 /* From the kernel's CSPRNG (getrandom(2)), the source OpenSSL seeds from.
  * RAND_bytes took two process-wide write locks per call in OpenSSL 3.0 (the
  * method lock and the primary DRBG's), on every request's id. */
-static int id_random_bytes(unsigned char *buf, size_t len)
+int id_random_bytes(unsigned char *buf, size_t len)
 {
     size_t got = 0;
     while (got < len) {

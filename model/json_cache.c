@@ -74,7 +74,7 @@ static void json_cache_slot_tag(json_cache_slot *slot, const unsigned char *tag)
         memcpy(slot->tag, tag, JSON_CACHE_TAG_LEN);
 }
 
-sv_value *json_cache_get_tagged(json_cache *c, const char *key, const unsigned char tag[JSON_CACHE_TAG_LEN])
+sv_value *json_cache_get_tagged(json_cache *c, const char *key, const unsigned char *tag)
 {
     sv_value *out = NULL;
     if (!c || !tag || !json_cache_key_ok(key))
@@ -100,7 +100,8 @@ sv_value *json_cache_decode(json_cache *c, const char *key, const void *raw, siz
     if (hit && hit->len == len && memcmp(hit->raw, raw, len) == 0) {
         out = sv_share(hit->value);
         /* The same bytes, read after whatever the tag stands for. */
-        json_cache_slot_tag(hit, tag);
+        if (tag)
+            json_cache_slot_tag(hit, tag);
     }
     pthread_mutex_unlock(&c->mu);
     if (out)

@@ -27,15 +27,16 @@ json_cache *json_cache_new(void); /* NULL when out of memory */
 void json_cache_free(json_cache *c);
 
 /* The decoded value of `raw` (the stored JSON of the record under `key`),
- * shared (sv_share: never modify it; release with sv_free). `tag` (NULL for
- * none) becomes the entry's tag: give it only when raw was read after
- * whatever the tag stands for. NULL when the bytes do not decode or memory
- * runs out. */
+ * shared (sv_share: never modify it; release with sv_free). `tag`
+ * (JSON_CACHE_TAG_LEN bytes) becomes the entry's tag: give it only when raw
+ * was read after whatever the tag stands for. NULL tag: a new entry has
+ * none, and an entry with the same bytes keeps its own. Returns NULL when
+ * the bytes do not decode or memory runs out. */
 sv_value *json_cache_decode(json_cache *c, const char *key, const void *raw, size_t len,
                             const unsigned char *tag);
 
 /* The cached value of `key` when its entry carries `tag`, shared as above;
  * NULL otherwise (read the record and call json_cache_decode). */
-sv_value *json_cache_get_tagged(json_cache *c, const char *key, const unsigned char tag[JSON_CACHE_TAG_LEN]);
+sv_value *json_cache_get_tagged(json_cache *c, const char *key, const unsigned char *tag);
 
 #endif

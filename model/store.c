@@ -380,6 +380,7 @@ void store_close(store *s)
     store_close_db(&s->token_digests);
     store_close_db(&s->configs);
     store_close_db(&s->meta);
+    store_close_db(&s->auth_epoch);
     store_close_db(&s->events);
     store_close_db(&s->tiles);
     store_close_db(&s->tile_edges);
@@ -491,8 +492,7 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
     s->tile_cache = tile_cache_new();
     s->tree_queues = tree_queue_table_new();
     if (!s->data_dir || !s->append_queue || !s->config_cache || !s->token_cache || !s->config_peek_memo ||
-        !s->tile_cache ||
-        !s->tree_queues) {
+        !s->tile_cache || !s->tree_queues) {
         st = salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "out of memory");
         goto out;
     }
@@ -533,6 +533,7 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
         (ret = store_open_db(s, &s->token_digests, "token_digests.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->configs, "configs.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->meta, "meta.db", DB_BTREE)) != 0 ||
+        (ret = store_open_db(s, &s->auth_epoch, "auth_epoch.db", DB_BTREE)) != 0 ||
         (ret = store_open_db(s, &s->events, "events.db", DB_BTREE)) != 0 ||
         (ret = store_open_tiles(s)) != 0 ||
         (ret = store_open_db_file(s, &s->tile_edges, "tile_edges.db", DB_BTREE, TILE_EDGE_DB_PAGESIZE, 0)) != 0 ||

@@ -27,6 +27,9 @@ struct store {
     DB *token_digests; /* 32-byte SHA-256 of the secret -> token id */
     DB *configs;       /* config id -> config JSON */
     DB *meta;          /* small key/value: "server_key", ... */
+    DB *auth_epoch;    /* one record, the auth epoch (auth_epoch.h); a file of
+                        * its own so that every request's read of it never
+                        * waits for a writer of other records */
     char *data_dir;
     pid_t pid;         /* the opening process (a store is never shared across fork) */
     bool joined;       /* a member file for our pid exists (store_members.h) */

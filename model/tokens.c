@@ -18,6 +18,9 @@
 #include "model/merkle.h"
 #include "model/store_internal.h"
 
+/* The token cache is keyed by the secret's digest in hex. */
+_Static_assert(JSON_CACHE_KEY_MAX >= 64, "a token digest in hex is a json_cache key");
+
 #define TOKEN_DIGEST_LEN 32
 
 static const struct {
@@ -325,6 +328,8 @@ salog_status tokens_authenticate_at(store *s, const char *secret, size_t secret_
     salog_status st = SALOG_OK;
     unsigned char digest[TOKEN_DIGEST_LEN];
     char digest_hex[65];
+    if (epoch && !epoch->usable)
+        epoch = NULL;
     struct token_auth_ctx ctx = {
         .digest = digest, .digest_hex = digest_hex, .tag = epoch ? epoch->bytes : NULL, .rec = NULL};
     memset(out, 0, sizeof *out);

@@ -59,7 +59,7 @@ salog_status tokens_authenticate(store *s, const char *secret, size_t secret_len
                                  token_info *out, salog_err *err);
 /* The same, where `epoch` was read (auth_epoch_read) before this call: the
  * token record this process read under the same epoch is used without
- * reading it again. NULL epoch: read it, as tokens_authenticate. */
+ * reading it again. NULL (or unusable) epoch: read it, as tokens_authenticate. */
 salog_status tokens_authenticate_at(store *s, const char *secret, size_t secret_len, int64_t now_us,
                                     const auth_epoch *epoch, token_info *out, salog_err *err);
 

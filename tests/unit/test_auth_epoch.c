@@ -7,26 +7,29 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "codec/timefmt.h"
 #include "model/auditlog.h"
 #include "model/auth_epoch.h"
 #include "model/configs.h"
 #include "model/store.h"
+#include "model/store_internal.h"
 #include "model/tokens.h"
 #include "tests/unit/test_tmpdir.h"
 
 static char epoch_test_root[64];
+static char epoch_test_data[96];
 static store *epoch_test_store;
 
 static void epoch_test_setup(void)
 {
-    char data[96];
     test_tmpdir_make(epoch_test_root, sizeof epoch_test_root, "epoch");
-    snprintf(data, sizeof data, "%s/data", epoch_test_root);
+    snprintf(epoch_test_data, sizeof epoch_test_data, "%s/data", epoch_test_root);
     salog_err err;
     salog_err_init(&err);
-    cr_assert_eq(store_open(&epoch_test_store, data, true, &err), SALOG_OK);
+    cr_assert_eq(store_open(&epoch_test_store, epoch_test_data, true, &err), SALOG_OK);
 }
 
 static void epoch_test_teardown(void)
@@ -268,4 +271,116 @@ Test(auth_epoch, config_reads_follow_the_epoch)
     sv_free(deleted);
     sv_free(a);
     sv_free(b);
+}
+
+/* Changes made by another process (its own environment handle, as the
+ * admin command or another worker has) are seen under the epoch read after
+ * them: a revoked token, a second config, a replaced config. */
+Test(auth_epoch, another_process_changes_are_seen)
+{
+    salog_err err;
+    salog_err_init(&err);
+    token_spec spec = {.scopes = TOKEN_SCOPE_LOG};
+    char secret[TOKEN_SECRET_LEN + 1];
+    token_info t, got;
+    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret, &t, &err), SALOG_OK);
+    sv_value *a = epoch_test_create_config("proc-a");
+    const char *a_id = sv_object_get_str(a, "id");
+    auth_epoch before = epoch_test_read();
+    size_t count = 0;
+    char first[ID_LEN + 1];
+    sv_value *v = NULL;
+    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &before, &got,
+                                        &err),
+                 SALOG_OK);
+    token_info_clear(&got);
+    cr_assert_eq(configs_peek_at(epoch_test_store, 2, &before, &count, first, &err), SALOG_OK);
+    cr_assert_eq(count, 1);
+    cr_assert_eq(configs_get_shared_at(epoch_test_store, a_id, &before, &v, &err), SALOG_OK);
+    cr_assert_str_eq(sv_object_get_str(v, "name"), "proc-a");
+    sv_free(v);
+    v = NULL;
+
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+        /* Never touches the parent's handles; exit codes say what failed. */
+        store *other = NULL;
+        salog_err cerr;
+        salog_err_init(&cerr);
+        if (store_open(&other, epoch_test_data, false, &cerr) != SALOG_OK)
+            _exit(10);
+        if (tokens_revoke(other, t.id, &cerr) != SALOG_OK)
+            _exit(11);
+        sv_value *b_in = epoch_test_config("proc-b"), *b = NULL, *next = epoch_test_config("proc-a2"), *r = NULL;
+        if (configs_create(other, b_in, &b, &cerr) != SALOG_OK)
+            _exit(12);
+        if (configs_replace(other, a_id, sv_object_get_str(a, "updated_at"), next, &r, &cerr) != SALOG_OK)
+            _exit(13);
+        sv_free(b_in);
+        sv_free(b);
+        sv_free(next);
+        sv_free(r);
+        store_close(other);
+        _exit(0);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the other process's changes (status %d)", status);
+
+    auth_epoch after = epoch_test_read();
+    cr_assert(!epoch_test_same(&after, &before));
+    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &after, &got,
+                                        &err),
+                 SALOG_E_UNAUTHORIZED, "revoked by the other process");
+    token_info_clear(&got);
+    salog_err_init(&err);
+    cr_assert_eq(configs_peek_at(epoch_test_store, 2, &after, &count, first, &err), SALOG_OK);
+    cr_assert_eq(count, 2, "the other process's config is counted");
+    cr_assert_eq(configs_get_shared_at(epoch_test_store, a_id, &after, &v, &err), SALOG_OK);
+    cr_assert_str_eq(sv_object_get_str(v, "name"), "proc-a2", "replaced by the other process");
+    sv_free(v);
+    sv_free(a);
+    token_info_clear(&t);
+}
+
+/* A damaged epoch record (only damage to the file makes one) neither fails
+ * requests nor lets a stale record through: reads go to the store, and the
+ * next write replaces the record. */
+Test(auth_epoch, damaged_record_reads_the_store)
+{
+    salog_err err;
+    salog_err_init(&err);
+    token_spec spec = {.scopes = TOKEN_SCOPE_LOG};
+    char secret[TOKEN_SECRET_LEN + 1];
+    token_info t, got;
+    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret, &t, &err), SALOG_OK);
+    const char *bad[] = {"short", "seventeen bytes!!"};
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(store_put(epoch_test_store->auth_epoch, NULL, "epoch", 5, bad[i], strlen(bad[i]), 0), 0);
+        auth_epoch e = epoch_test_read();
+        cr_assert_not(e.usable, "a %zu-byte record", strlen(bad[i]));
+        cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &e, &got,
+                                            &err),
+                     SALOG_OK);
+        token_info_clear(&got);
+    }
+    /* Kept nothing under the damaged epoch: a revocation made behind its
+     * back (as another process would) is seen while it stays damaged. */
+    auth_epoch damaged = epoch_test_read();
+    cr_assert_eq(tokens_revoke(epoch_test_store, t.id, &err), SALOG_OK);
+    cr_assert_eq(store_put(epoch_test_store->auth_epoch, NULL, "epoch", 5, bad[0], strlen(bad[0]), 0), 0);
+    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &damaged, &got,
+                                        &err),
+                 SALOG_E_UNAUTHORIZED);
+    token_info_clear(&got);
+    /* The next write replaces it. */
+    char secret2[TOKEN_SECRET_LEN + 1];
+    token_info t2;
+    salog_err_init(&err);
+    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret2, &t2, &err), SALOG_OK);
+    auth_epoch repaired = epoch_test_read();
+    cr_assert(repaired.usable);
+    token_info_clear(&t);
+    token_info_clear(&t2);
 }
