@@ -81,6 +81,26 @@ static sv_value *epoch_test_create_config(const char *name)
     return out;
 }
 
+/* Mints a token of `spec` (log scope when NULL). */
+static void epoch_test_mint(const token_spec *spec, char secret[TOKEN_SECRET_LEN + 1], token_info *t)
+{
+    token_spec log_only = {.scopes = TOKEN_SCOPE_LOG};
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(tokens_create(epoch_test_store, spec ? spec : &log_only, secret, t, &err), SALOG_OK);
+}
+
+/* tokens_authenticate_at's status for `secret` under `epoch` at `now_us`. */
+static salog_status epoch_test_auth(const char *secret, const auth_epoch *epoch, int64_t now_us)
+{
+    token_info got;
+    salog_err err;
+    salog_err_init(&err);
+    salog_status st = tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, now_us, epoch, &got, &err);
+    token_info_clear(&got);
+    return st;
+}
+
 /* Each kind of token and config write gives a new epoch; failed writes,
  * reads and appended events leave it alone. */
 Test(auth_epoch, changes_with_every_token_and_config_write_only)
@@ -92,10 +112,9 @@ Test(auth_epoch, changes_with_every_token_and_config_write_only)
     memset(&zero, 0, sizeof zero);
     cr_assert(epoch_test_same(&start, &zero), "a new store has the all-zero epoch");
 
-    token_spec spec = {.scopes = TOKEN_SCOPE_LOG};
     char secret[TOKEN_SECRET_LEN + 1];
     token_info t;
-    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret, &t, &err), SALOG_OK);
+    epoch_test_mint(NULL, secret, &t);
     auth_epoch after_create = epoch_test_read();
     cr_assert(!epoch_test_same(&after_create, &start), "token create");
 
@@ -154,10 +173,9 @@ Test(auth_epoch, token_reads_follow_the_epoch)
 {
     salog_err err;
     salog_err_init(&err);
-    token_spec spec = {.scopes = TOKEN_SCOPE_LOG};
     char secret[TOKEN_SECRET_LEN + 1];
     token_info t, got;
-    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret, &t, &err), SALOG_OK);
+    epoch_test_mint(NULL, secret, &t);
     auth_epoch before = epoch_test_read();
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &before,
@@ -172,43 +190,24 @@ Test(auth_epoch, token_reads_follow_the_epoch)
     /* The record kept under the old epoch is what the store held then: a
      * request that read the epoch before the revocation committed is
      * served as of that moment (this shows that the epoch is the key). */
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &before, &got,
-                                        &err),
-                 SALOG_OK);
-    token_info_clear(&got);
+    cr_assert_eq(epoch_test_auth(secret, &before, time_now_us()), SALOG_OK);
     auth_epoch after = epoch_test_read();
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &after, &got,
-                                        &err),
-                 SALOG_E_UNAUTHORIZED, "the revocation is seen under the epoch read after it");
-    token_info_clear(&got);
+    cr_assert_eq(epoch_test_auth(secret, &after, time_now_us()), SALOG_E_UNAUTHORIZED,
+                 "the revocation is seen under the epoch read after it");
     /* Once read, the newer record replaces the kept one: no reader goes
      * back to the revoked token's old state, whatever epoch it holds. */
-    salog_err_init(&err);
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &before, &got,
-                                        &err),
-                 SALOG_E_UNAUTHORIZED);
-    token_info_clear(&got);
-    salog_err_init(&err);
+    cr_assert_eq(epoch_test_auth(secret, &before, time_now_us()), SALOG_E_UNAUTHORIZED);
     /* Expiry is judged on each call, never kept. */
     token_spec brief = {.scopes = TOKEN_SCOPE_LOG, .expires_at_us = time_now_us() + 60 * 1000000LL};
     char secret2[TOKEN_SECRET_LEN + 1];
     token_info t2;
-    cr_assert_eq(tokens_create(epoch_test_store, &brief, secret2, &t2, &err), SALOG_OK);
+    epoch_test_mint(&brief, secret2, &t2);
     auth_epoch now = epoch_test_read();
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret2, TOKEN_SECRET_LEN, time_now_us(), &now, &got,
-                                        &err),
-                 SALOG_OK);
-    token_info_clear(&got);
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret2, TOKEN_SECRET_LEN,
-                                        brief.expires_at_us + 1, &now, &got, &err),
-                 SALOG_E_UNAUTHORIZED);
-    token_info_clear(&got);
+    cr_assert_eq(epoch_test_auth(secret2, &now, time_now_us()), SALOG_OK);
+    cr_assert_eq(epoch_test_auth(secret2, &now, brief.expires_at_us + 1), SALOG_E_UNAUTHORIZED);
     /* An unknown secret is never kept: still refused, under any epoch. */
-    salog_err_init(&err);
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, "pts_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", TOKEN_SECRET_LEN,
-                                        time_now_us(), &now, &got, &err),
+    cr_assert_eq(epoch_test_auth("pts_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &now, time_now_us()),
                  SALOG_E_UNAUTHORIZED);
-    token_info_clear(&got);
     token_info_clear(&t);
     token_info_clear(&t2);
 }
@@ -280,20 +279,16 @@ Test(auth_epoch, another_process_changes_are_seen)
 {
     salog_err err;
     salog_err_init(&err);
-    token_spec spec = {.scopes = TOKEN_SCOPE_LOG};
     char secret[TOKEN_SECRET_LEN + 1];
-    token_info t, got;
-    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret, &t, &err), SALOG_OK);
+    token_info t;
+    epoch_test_mint(NULL, secret, &t);
     sv_value *a = epoch_test_create_config("proc-a");
     const char *a_id = sv_object_get_str(a, "id");
     auth_epoch before = epoch_test_read();
     size_t count = 0;
     char first[ID_LEN + 1];
     sv_value *v = NULL;
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &before, &got,
-                                        &err),
-                 SALOG_OK);
-    token_info_clear(&got);
+    cr_assert_eq(epoch_test_auth(secret, &before, time_now_us()), SALOG_OK);
     cr_assert_eq(configs_peek_at(epoch_test_store, 2, &before, &count, first, &err), SALOG_OK);
     cr_assert_eq(count, 1);
     cr_assert_eq(configs_get_shared_at(epoch_test_store, a_id, &before, &v, &err), SALOG_OK);
@@ -330,10 +325,7 @@ Test(auth_epoch, another_process_changes_are_seen)
 
     auth_epoch after = epoch_test_read();
     cr_assert(!epoch_test_same(&after, &before));
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &after, &got,
-                                        &err),
-                 SALOG_E_UNAUTHORIZED, "revoked by the other process");
-    token_info_clear(&got);
+    cr_assert_eq(epoch_test_auth(secret, &after, time_now_us()), SALOG_E_UNAUTHORIZED, "revoked by the other process");
     salog_err_init(&err);
     cr_assert_eq(configs_peek_at(epoch_test_store, 2, &after, &count, first, &err), SALOG_OK);
     cr_assert_eq(count, 2, "the other process's config is counted");
@@ -351,34 +343,26 @@ Test(auth_epoch, damaged_record_reads_the_store)
 {
     salog_err err;
     salog_err_init(&err);
-    token_spec spec = {.scopes = TOKEN_SCOPE_LOG};
     char secret[TOKEN_SECRET_LEN + 1];
-    token_info t, got;
-    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret, &t, &err), SALOG_OK);
+    token_info t;
+    epoch_test_mint(NULL, secret, &t);
     const char *bad[] = {"short", "seventeen bytes!!"};
     for (size_t i = 0; i < 2; i++) {
         cr_assert_eq(store_put(epoch_test_store->auth_epoch, NULL, "epoch", 5, bad[i], strlen(bad[i]), 0), 0);
         auth_epoch e = epoch_test_read();
         cr_assert_not(e.usable, "a %zu-byte record", strlen(bad[i]));
-        cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &e, &got,
-                                            &err),
-                     SALOG_OK);
-        token_info_clear(&got);
+        cr_assert_eq(epoch_test_auth(secret, &e, time_now_us()), SALOG_OK);
     }
     /* Kept nothing under the damaged epoch: a revocation made behind its
      * back (as another process would) is seen while it stays damaged. */
     auth_epoch damaged = epoch_test_read();
     cr_assert_eq(tokens_revoke(epoch_test_store, t.id, &err), SALOG_OK);
     cr_assert_eq(store_put(epoch_test_store->auth_epoch, NULL, "epoch", 5, bad[0], strlen(bad[0]), 0), 0);
-    cr_assert_eq(tokens_authenticate_at(epoch_test_store, secret, TOKEN_SECRET_LEN, time_now_us(), &damaged, &got,
-                                        &err),
-                 SALOG_E_UNAUTHORIZED);
-    token_info_clear(&got);
+    cr_assert_eq(epoch_test_auth(secret, &damaged, time_now_us()), SALOG_E_UNAUTHORIZED);
     /* The next write replaces it. */
     char secret2[TOKEN_SECRET_LEN + 1];
     token_info t2;
-    salog_err_init(&err);
-    cr_assert_eq(tokens_create(epoch_test_store, &spec, secret2, &t2, &err), SALOG_OK);
+    epoch_test_mint(NULL, secret2, &t2);
     auth_epoch repaired = epoch_test_read();
     cr_assert(repaired.usable);
     token_info_clear(&t);
