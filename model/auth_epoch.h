@@ -37,4 +37,11 @@ typedef struct auth_epoch {
 
 salog_status auth_epoch_read(store *s, auth_epoch *out, salog_err *err);
 
+/* The tag that cached reads under `e` use: its bytes, or NULL (read the
+ * store, keep nothing) for no epoch or an unusable one. */
+static inline const unsigned char *auth_epoch_tag(const auth_epoch *e)
+{
+    return e && e->usable ? e->bytes : NULL;
+}
+
 #endif

@@ -146,12 +146,11 @@ salog_status configs_get_shared(store *s, const char *id, sv_value **out, salog_
 salog_status configs_get_shared_at(store *s, const char *id, const auth_epoch *epoch, sv_value **out,
                                    salog_err *err)
 {
+    const unsigned char *tag = auth_epoch_tag(epoch);
     *out = NULL;
-    if (epoch && !epoch->usable)
-        epoch = NULL;
     if (!id || !id_is_valid("pci_", id))
         return config_not_found(err);
-    if (epoch && (*out = json_cache_get_tagged(s->config_cache, id, epoch->bytes)) != NULL)
+    if (tag && (*out = json_cache_get_tagged(s->config_cache, id, tag)) != NULL)
         return SALOG_OK;
     struct config_raw_ctx ctx = {.id = id, .raw = NULL, .len = 0};
     int ret = store_read_run(s, config_raw_read, &ctx);
@@ -161,7 +160,7 @@ salog_status configs_get_shared_at(store *s, const char *id, const auth_epoch *e
     }
     if (!ctx.raw)
         return config_not_found(err);
-    *out = json_cache_decode(s->config_cache, id, ctx.raw, ctx.len, epoch ? epoch->bytes : NULL);
+    *out = json_cache_decode(s->config_cache, id, ctx.raw, ctx.len, tag);
     free(ctx.raw);
     if (!*out)
         return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "the stored config is unreadable");
@@ -744,13 +743,12 @@ salog_status configs_peek_at(store *s, size_t max, const auth_epoch *epoch, size
                              char first[ID_LEN + 1], salog_err *err)
 {
     config_peek c = {.max = max ? max : 1};
-    config_peek_memo *m = s->config_peek_memo;
+    config_peek_memo *m = s->config_peek_memo; /* made by store_open */
+    const unsigned char *tag = auth_epoch_tag(epoch);
     bool remembered = false;
-    if (epoch && !epoch->usable)
-        epoch = NULL;
-    if (epoch && m) {
+    if (tag) {
         pthread_mutex_lock(&m->mu);
-        if (m->valid && m->max == c.max && memcmp(m->epoch, epoch->bytes, AUTH_EPOCH_LEN) == 0) {
+        if (m->valid && m->max == c.max && memcmp(m->epoch, tag, AUTH_EPOCH_LEN) == 0) {
             c.count = m->count;
             memcpy(c.first, m->first, sizeof c.first);
             remembered = true;
@@ -761,10 +759,10 @@ salog_status configs_peek_at(store *s, size_t max, const auth_epoch *epoch, size
         int ret = store_scan(s->configs, NULL, config_peek_key, &c);
         if (ret != 0 && ret != CONFIG_PEEK_STOP)
             return store_db_error(s, ret, "counting configs", err);
-        if (epoch && m) {
+        if (tag) {
             pthread_mutex_lock(&m->mu);
             m->valid = true;
-            memcpy(m->epoch, epoch->bytes, AUTH_EPOCH_LEN);
+            memcpy(m->epoch, tag, AUTH_EPOCH_LEN);
             m->max = c.max;
             m->count = c.count;
             memcpy(m->first, c.first, sizeof m->first);

@@ -328,10 +328,7 @@ salog_status tokens_authenticate_at(store *s, const char *secret, size_t secret_
     salog_status st = SALOG_OK;
     unsigned char digest[TOKEN_DIGEST_LEN];
     char digest_hex[65];
-    if (epoch && !epoch->usable)
-        epoch = NULL;
-    struct token_auth_ctx ctx = {
-        .digest = digest, .digest_hex = digest_hex, .tag = epoch ? epoch->bytes : NULL, .rec = NULL};
+    struct token_auth_ctx ctx = {.digest = digest, .digest_hex = digest_hex, .tag = auth_epoch_tag(epoch), .rec = NULL};
     memset(out, 0, sizeof *out);
     if (!secret || secret_len != TOKEN_SECRET_LEN) {
         st = token_unauthorized(err);
@@ -342,8 +339,8 @@ salog_status tokens_authenticate_at(store *s, const char *secret, size_t secret_
         goto out;
     }
     token_digest_hex(digest, digest_hex);
-    if (epoch)
-        ctx.rec = json_cache_get_tagged(s->token_cache, digest_hex, epoch->bytes);
+    if (ctx.tag)
+        ctx.rec = json_cache_get_tagged(s->token_cache, digest_hex, ctx.tag);
     int ret = ctx.rec ? 0 : store_read_run(s, token_auth_read, &ctx);
     if (ret != 0) {
         st = store_db_error(s, ret, "reading the token", err);
