@@ -429,6 +429,16 @@ static salog_status store_open_env_at(store *s, DB_ENV **out, const char *home, 
      * which must never carry anything but replies. */
     env->set_msgfile(env, stderr);
     const char *what = "environment settings";
+    /* DB_LOG_ZERO: each new log file is written full of zeros once, when it
+     * is created, instead of being left sparse. Every durable commit then
+     * overwrites blocks the file already has, so its fdatasync writes the
+     * log page and nothing else; in a sparse file it must also allocate
+     * the block and write the allocation. Measured here (ext4):
+     * 7,000-byte write + fdatasync 243 us in a sparse file, 165 us in a
+     * zeroed one; under /v1/log at 16 connections (perf trace) the
+     * worker's fdatasync took 0.76 ms against 0.97 ms, with 0.33 disk
+     * writes per request against 0.39. The zeroing costs one 10 MB write
+     * per log file, about 15 ms here. */
     /* Thread table and liveness check must exist before open, identically
      * in every process (PLATFORM.md §5.3 item 5). */
     if ((ret = env->set_isalive(env, store_is_alive)) != 0 ||
@@ -440,7 +450,8 @@ static salog_status store_open_env_at(store *s, DB_ENV **out, const char *home, 
         (ret = env->set_lk_max_objects(env, STORE_MAX_LOCKS)) != 0 ||
         (ret = env->set_lg_bsize(env, STORE_LOG_BUFFER)) != 0 ||
         (ret = env->set_lg_regionmax(env, STORE_LOG_REGION)) != 0 ||
-        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
+        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
+        (ret = env->log_set_config(env, DB_LOG_ZERO, 1)) != 0)
         return store_db_error(s, ret, what, err);
     u_int32_t flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
                       DB_THREAD | DB_REGISTER | DB_RECOVER;

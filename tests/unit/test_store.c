@@ -1,6 +1,7 @@
 /* The Berkeley DB environment: open/close/reopen, modes, the init marker,
  * failchk and checkpoint on a healthy store. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,4 +162,37 @@ Test(store, member_files_mark_dead_openers)
     cr_assert(!store_must_exit(s));
     store_close(s);
     cr_assert_neq(access(path, F_OK), 0, "close removes the member file");
+}
+
+/* Log files are written full of zeros when they are created (DB_LOG_ZERO):
+ * a commit's fdatasync then only rewrites blocks the file has, instead of
+ * allocating them (store.c). A sparse log file has far fewer blocks than
+ * its size. */
+Test(store, log_files_are_fully_allocated)
+{
+    store *s = NULL;
+    salog_err err;
+    salog_err_init(&err);
+    cr_assert_eq(store_open(&s, store_test_data, true, &err), SALOG_OK, "%s",
+                 err.count ? err.items[0].detail : "");
+    store_checkpoint(s);
+    store_close(s);
+
+    DIR *dir = opendir(store_test_data);
+    cr_assert_not_null(dir);
+    int logs = 0;
+    for (struct dirent *de; (de = readdir(dir)) != NULL;) {
+        if (strncmp(de->d_name, "log.", 4) != 0)
+            continue;
+        char p[400];
+        snprintf(p, sizeof p, "%s/%s", store_test_data, de->d_name);
+        struct stat sb;
+        cr_assert_eq(stat(p, &sb), 0);
+        cr_assert_geq(sb.st_size, 1024 * 1024, "%s is %lld bytes", de->d_name, (long long)sb.st_size);
+        cr_assert_geq((long long)sb.st_blocks * 512, (long long)sb.st_size, "%s: %lld bytes allocated of %lld",
+                      de->d_name, (long long)sb.st_blocks * 512, (long long)sb.st_size);
+        logs++;
+    }
+    closedir(dir);
+    cr_assert_gt(logs, 0, "no log file in %s", store_test_data);
 }
