@@ -413,9 +413,10 @@ void store_close(store *s)
 }
 
 /* Opens the environment at `home` into *out with the settings every opener
- * shares; `cache_bytes` is the default a DB_CONFIG in `home` may override. */
+ * shares; `cache_bytes` is the default a DB_CONFIG in `home` may override.
+ * `zero_log_files` for an environment whose commits wait for their flush. */
 static salog_status store_open_env_at(store *s, DB_ENV **out, const char *home, u_int32_t cache_bytes,
-                                      salog_err *err)
+                                      bool zero_log_files, salog_err *err)
 {
     int ret = db_env_create(out, 0);
     if (ret != 0) {
@@ -429,16 +430,19 @@ static salog_status store_open_env_at(store *s, DB_ENV **out, const char *home, 
      * which must never carry anything but replies. */
     env->set_msgfile(env, stderr);
     const char *what = "environment settings";
-    /* DB_LOG_ZERO: each new log file is written full of zeros once, when it
-     * is created, instead of being left sparse. Every durable commit then
-     * overwrites blocks the file already has, so its fdatasync writes the
-     * log page and nothing else; in a sparse file it must also allocate
-     * the block and write the allocation. Measured here (ext4):
-     * 7,000-byte write + fdatasync 243 us in a sparse file, 165 us in a
-     * zeroed one; under /v1/log at 16 connections (perf trace) the
-     * worker's fdatasync took 0.76 ms against 0.97 ms, with 0.33 disk
+    /* DB_LOG_ZERO (the events' environment): each new log file is written
+     * full of zeros once, when it is created, instead of being left sparse.
+     * Every durable commit then overwrites blocks the file already has, so
+     * its fdatasync writes the log page and nothing else; in a sparse file
+     * it must also allocate the block and write the allocation. Measured
+     * here (ext4): 7,000-byte write + fdatasync 243 us in a sparse file,
+     * 165 us in a zeroed one; under /v1/log at 16 connections (perf trace)
+     * the worker's fdatasync took 0.76 ms against 0.97 ms, with 0.33 disk
      * writes per request against 0.39. The zeroing costs one 10 MB write
-     * per log file, about 15 ms here. */
+     * per log file, about 15 ms here. The search index's environment
+     * commits without writing its log (DB_TXN_NOSYNC; the log reaches the
+     * disk in the background), so there zeroing would only add writes: 400
+     * log bytes per event at /v1/log@16, a new 10 MB file every 5 s. */
     /* Thread table and liveness check must exist before open, identically
      * in every process (PLATFORM.md §5.3 item 5). */
     if ((ret = env->set_isalive(env, store_is_alive)) != 0 ||
@@ -451,7 +455,7 @@ static salog_status store_open_env_at(store *s, DB_ENV **out, const char *home, 
         (ret = env->set_lg_bsize(env, STORE_LOG_BUFFER)) != 0 ||
         (ret = env->set_lg_regionmax(env, STORE_LOG_REGION)) != 0 ||
         (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
-        (ret = env->log_set_config(env, DB_LOG_ZERO, 1)) != 0)
+        (ret = env->log_set_config(env, DB_LOG_ZERO, zero_log_files ? 1 : 0)) != 0)
         return store_db_error(s, ret, what, err);
     u_int32_t flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
                       DB_THREAD | DB_REGISTER | DB_RECOVER;
@@ -479,7 +483,7 @@ static salog_status store_open_index_env(store *s, salog_err *err)
         return salog_err_set(err, SALOG_E_INTERNAL, NULL, NULL, "cannot create %s: %s", home,
                              strerror(errno));
     }
-    return store_open_env_at(s, &s->index_env, home, STORE_INDEX_CACHE_BYTES, err);
+    return store_open_env_at(s, &s->index_env, home, STORE_INDEX_CACHE_BYTES, false, err);
 }
 
 salog_status store_open(store **out, const char *data_dir, bool create, salog_err *err)
@@ -534,7 +538,7 @@ salog_status store_open(store **out, const char *data_dir, bool create, salog_er
     int joined = store_members_join(data_dir, s->pid);
     s->joined = joined == 0 || joined == EEXIST;
     s->member_file_ours = joined == 0;
-    st = store_open_env_at(s, &s->env, s->data_dir, STORE_CACHE_BYTES, err);
+    st = store_open_env_at(s, &s->env, s->data_dir, STORE_CACHE_BYTES, true, err);
     if (st == SALOG_OK)
         st = store_open_index_env(s, err);
     if (st != SALOG_OK)
